@@ -1,0 +1,57 @@
+"""What every form schema shares: the CSRF token node, translated choices, dates."""
+import colander
+import deform
+
+from xueji_site.i18n import _
+
+
+@colander.deferred
+def _csrf_default(node, kw):
+    request = kw.get("request")
+    return request.session.get_csrf_token() if request is not None else ""
+
+
+class FormSchema(colander.MappingSchema):
+    """Base of every form: carries the CSRF token Pyramid checks on POST."""
+
+    csrf_token = colander.SchemaNode(
+        colander.String(),
+        widget=deform.widget.HiddenWidget(),
+        default=_csrf_default,
+        missing="",
+    )
+
+
+def translate_choices(request, table, blank=True):
+    """A deform select's values with labels in the user's language."""
+    localize = request.localizer.translate if request is not None else (lambda s: s)
+    values = [(code, "%s %s" % (code, localize(label))) for code, label in table]
+    return ([("", localize(_("— 请选择 —")))] if blank else []) + values
+
+
+def deferred_select(table):
+    @colander.deferred
+    def widget(node, kw):
+        return deform.widget.SelectWidget(values=translate_choices(kw.get("request"), table))
+    return widget
+
+
+def one_of_table(table, msg=None):
+    return colander.OneOf([code for code, _label in table],
+                          msg_err=msg or _("请从列表中选择"))
+
+
+def date_widget():
+    # Our own dateinput.pt renders a native <input type="date">: no inline script.
+    return deform.widget.DateInputWidget()
+
+
+class Stripped(colander.String):
+    """A string with surrounding white space removed (and '' treated as missing)."""
+
+    def deserialize(self, node, cstruct):
+        if isinstance(cstruct, str):
+            cstruct = cstruct.strip()
+            if cstruct == "":
+                return colander.null
+        return super().deserialize(node, cstruct)

@@ -1,0 +1,81 @@
+"""xueji: a national student registry on Pyramid and ZODB.
+
+``schemas/``, ``views/`` and ``scripts/`` stand at the top level of the checkout
+but install as ``xueji_site.schemas``, ``xueji_site.views`` and
+``xueji_site.scripts`` so that no generic top-level name lands in site-packages.
+"""
+from setuptools import setup
+
+REQUIRES = [
+    "pyramid>=2.0,<2.2",
+    "pyramid_chameleon>=0.3",
+    "pyramid_tm>=2.5",
+    "pyramid_retry>=2.1",
+    "pyramid_zodbconn>=0.8",
+    "zodburi>=3.0",
+    "ZODB>=6.0",
+    "BTrees>=6.0",
+    "ZEO>=6.0",
+    "RelStorage>=4.0",
+    "psycopg2-binary>=2.9",
+    "transaction>=4.0",
+    "colander>=2.0",
+    "deform>=3.0",
+    "hypatia>=0.5",
+    "waitress>=3.0",
+    "bcrypt>=4.0",
+    "python-stdnum>=1.19",
+    "pypinyin>=0.50",
+    "openpyxl>=3.1",
+    "defusedxml>=0.7",
+    "cryptography>=42",
+    "limits>=3.6",
+    "tqdm>=4.66",
+    "Babel>=2.14",
+    "setuptools<81",  # pyramid and deform still import pkg_resources
+]
+
+TESTS_REQUIRE = [
+    "pytest>=8",
+    "pytest-timeout>=2.2",
+    "WebTest>=3.0",
+    "playwright>=1.40",
+    "hypothesis>=6.90",
+]
+
+setup(
+    name="xueji",
+    version="0.1.0",
+    description="National student registry (学籍) on Pyramid and ZODB",
+    long_description=__doc__,
+    python_requires=">=3.10",
+    packages=[
+        "xueji_site",
+        "xueji_site.schemas",
+        "xueji_site.views",
+        "xueji_site.scripts",
+    ],
+    package_dir={
+        "xueji_site": "xueji_site",
+        "xueji_site.schemas": "schemas",
+        "xueji_site.views": "views",
+        "xueji_site.scripts": "scripts",
+    },
+    include_package_data=True,
+    package_data={
+        "xueji_site": ["data/*", "locale/*/LC_MESSAGES/*", "static/*"],
+        "xueji_site.views": ["templates/*.pt", "templates/deform/*.pt"],
+    },
+    zip_safe=False,
+    install_requires=REQUIRES,
+    extras_require={"test": TESTS_REQUIRE},
+    entry_points={
+        "paste.app_factory": ["main = xueji_site:main"],
+        "console_scripts": [
+            "xueji-init = xueji_site.scripts.init:main",
+            "xueji-adduser = xueji_site.scripts.adduser:main",
+            "xueji-demo = xueji_site.scripts.demo:main",
+            "xueji-serve = xueji_site.scripts.serve:main",
+        ],
+    },
+)

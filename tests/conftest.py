@@ -1,0 +1,128 @@
+"""Shared fixtures: the real application on an in-memory ZODB, logged-in clients,
+and helpers that put users and nodes into the tree through the real code paths."""
+import contextlib
+import re
+
+import pytest
+import transaction
+import webtest
+
+from xueji_site import content, crypto, security
+from xueji_site.site import ROOT_KEY
+
+PASSWORD = "Correct-Horse-42x"
+
+
+@pytest.fixture(scope="session")
+def key_file(tmp_path_factory):
+    return str(crypto.create_key_file(str(tmp_path_factory.mktemp("keys") / "xueji.key")))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _keyring(key_file):
+    crypto.install(crypto.load_key_file(key_file))
+
+
+def base_settings(key_file, uri="memory://"):
+    return {
+        "zodbconn.uri": uri,
+        "xueji.key_file": key_file,
+        "xueji.session_secret": "test-secret-" + "x" * 40,
+        "xueji.secure_cookies": "false",
+        "xueji.bcrypt_rounds": "4",
+        "retry.attempts": "3",
+    }
+
+
+@pytest.fixture
+def settings(key_file):
+    return base_settings(key_file)
+
+
+@pytest.fixture
+def app(settings):
+    from xueji_site import main
+    wsgi = main({}, **settings)
+    yield wsgi
+    for db in wsgi.registry._zodb_databases.values():
+        db.close()
+
+
+class Browser(webtest.TestApp):
+    """A webtest client that can log in through the real form."""
+
+    def login(self, login, password=PASSWORD, status=303):
+        form = self.get("/login").forms["login-form"]
+        form["login"] = login
+        form["password"] = password
+        return form.submit("submit", status=status)
+
+    def logout(self):
+        page = self.get("/")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        return self.post("/logout", {"csrf_token": token}, status=303)
+
+
+@pytest.fixture
+def browser(app):
+    return Browser(app, extra_environ={"REMOTE_ADDR": "127.0.0.1", "HTTP_ACCEPT_LANGUAGE": "zh-CN"})
+
+
+@contextlib.contextmanager
+def open_site(app):
+    """The site in a fresh connection of the app's database; commits on success."""
+    db = app.registry._zodb_databases[""]
+    tm = transaction.TransactionManager(explicit=True)
+    conn = db.open(transaction_manager=tm)
+    tm.begin()
+    try:
+        yield conn.root()[ROOT_KEY]
+        tm.commit()
+    except BaseException:
+        tm.abort()
+        raise
+    finally:
+        conn.close()
+
+
+def add_user(site, login, role=None, at=None, password=PASSWORD, must_change=False):
+    user = site.principals.add_user(login, login.title(), password=password, must_change=must_change)
+    if role:
+        node = at if at is not None else site
+        security.set_local_roles(node, user.userid, (role,), registry=_registry(), user=user)
+    return user
+
+
+def _registry():
+    from pyramid.threadlocal import get_current_registry
+    return get_current_registry()
+
+
+def resolve(site, path):
+    node = site
+    for part in [p for p in path.split("/") if p]:
+        node = node[part]
+    return node
+
+
+def build_tree(site, registry):
+    """Two schools in two counties of one province, a class in each, a pupil in each."""
+    import datetime
+    bj = content.create("Bureau", site, {"code": "110000", "name": "北京市教育委员会"}, registry)
+    cy = content.create("Bureau", bj, {"code": "110105", "name": "朝阳区教育委员会"}, registry)
+    hd = content.create("Bureau", bj, {"code": "110108", "name": "海淀区教育委员会"}, registry)
+    a = content.create("School", cy, {"code": "2111000001", "name": "朝阳实验小学", "address": "", "phone": ""}, registry)
+    b = content.create("School", hd, {"code": "2111000002", "name": "海淀第一小学", "address": "", "phone": ""}, registry)
+    ca = content.create("SchoolClass", a, {"cohort": 2024, "number": 3, "name": ""}, registry)
+    cb = content.create("SchoolClass", b, {"cohort": 2024, "number": 1, "name": ""}, registry)
+    pa = content.create("Student", ca, student_values("110105201703120038", "李明", "1"), registry)
+    pb = content.create("Student", cb, student_values("110108201705060023", "王芳", "2"), registry)
+    return {"province": bj, "county_a": cy, "county_b": hd, "school_a": a, "school_b": b,
+            "class_a": ca, "class_b": cb, "pupil_a": pa, "pupil_b": pb}
+
+
+def student_values(id_number, name, gender):
+    import datetime
+    from xueji_site.idnumbers import birth_date_of
+    return {"name": name, "gender": gender, "birth_date": birth_date_of(id_number), "ethnicity": "01",
+            "id_type": "1", "id_number": id_number, "registry_no": "G" + id_number}

@@ -1,0 +1,16 @@
+"""Views: generic add/edit/view/contents from the content registry, login,
+sharing, the audit log, and error pages."""
+from xueji_site import types  # noqa: F401  (registers the content types)
+
+
+def includeme(config):
+    config.add_static_view("static", "xueji_site:static", cache_max_age=3600)
+    config.add_static_view("static-deform", "deform:static", cache_max_age=3600)
+    config.include(".layout")
+    config.include(".derivers")
+    config.scan(".generic")
+    config.scan(".auth")
+    config.scan(".sharing")
+    config.scan(".auditlog")
+    config.scan(".errors")
+    config.scan(".language")

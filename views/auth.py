@@ -1,0 +1,129 @@
+"""Logging in and out, and changing one's password."""
+import time
+from urllib.parse import urlparse
+
+import deform
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
+from pyramid.view import view_config
+
+from xueji_site import audit, permissions as P
+from xueji_site.i18n import _
+from xueji_site.resources import Site
+from xueji_site.schemas.accounts import LoginSchema, change_password_schema
+from xueji_site.users import check_password, dummy_check
+
+MAX_FAILURES = 5
+LOCK_SECONDS = 30 * 60
+
+
+def _safe_target(request, came_from):
+    """Only a local path may be a redirect target (no open redirects)."""
+    if not came_from:
+        return None
+    parsed = urlparse(came_from)
+    if parsed.scheme or parsed.netloc or not came_from.startswith("/") or came_from.startswith("//"):
+        return None
+    return request.application_url + came_from
+
+
+def _landing(request, user):
+    for node in user.places:
+        if request.has_permission(P.VIEW, node):
+            return request.resource_url(node)
+    return request.application_url + "/"
+
+
+@view_config(context=Site, name="login", permission=NO_PERMISSION_REQUIRED,
+             renderer="templates/login.pt", allow_stale_password=True)
+def login(context, request):
+    t = request.localizer.translate
+    schema = LoginSchema().bind(request=request)
+    form = deform.Form(schema, buttons=(deform.Button("submit", title=t(_("登录"))),), formid="login-form")
+    came_from = request.params.get("came_from", "")
+    request.response.cache_control = "no-store"
+    if request.method != "POST":
+        return {"form": form.render({"csrf_token": request.session.get_csrf_token()}), "came_from": came_from,
+                "error": None}
+    try:
+        values = form.validate(request.POST.items())
+    except deform.ValidationFailure as failure:
+        return {"form": failure.render(), "came_from": came_from, "error": None}
+    user = context.principals.by_login_name(values["login"])
+    error = _check_login(request, context, user, values)
+    if error:
+        return {"form": form.render({"login": values["login"]}), "came_from": came_from, "error": t(error)}
+    user.failed_logins = 0
+    user.last_login = time.time()
+    headers = remember(request, user.userid)
+    audit.log(request, "login", context, result=audit.OK)
+    target = _safe_target(request, came_from) or _landing(request, user)
+    if user.must_change_password:
+        target = request.application_url + "/password"
+    return HTTPSeeOther(target, headers=headers)
+
+
+def _check_login(request, site, user, values):
+    """None when the login may proceed; otherwise an (uninformative) message."""
+    generic = _("登录名或密码错误")
+    now = time.time()
+    if user is None:
+        dummy_check(values["password"])
+        site.audit.append("", values["login"][:100], request.client_addr, "login", "", audit.FAILED,
+                          {"reason": "unknown-login"})
+        return generic
+    if user.locked_until > now:
+        site.audit.append(user.userid, user.login, request.client_addr, "login", "", audit.DENIED,
+                          {"reason": "locked"})
+        return _("尝试次数过多，账号已暂时锁定，请30分钟后再试或联系管理员")
+    if not user.active or not check_password(values["password"], user.password_hash):
+        user.failed_logins += 1
+        reason = "inactive" if not user.active else "bad-password"
+        if user.failed_logins >= MAX_FAILURES:
+            user.locked_until = now + LOCK_SECONDS
+            reason = "locked-now"
+        site.audit.append(user.userid, user.login, request.client_addr, "login", "", audit.FAILED,
+                          {"reason": reason})
+        return generic
+    return None
+
+
+@view_config(context=Site, name="logout", request_method="POST", permission=NO_PERMISSION_REQUIRED,
+             allow_stale_password=True)
+def logout(context, request):
+    if request.user is not None:
+        audit.log(request, "logout", context)
+    headers = forget(request)
+    return HTTPSeeOther(request.application_url + "/login", headers=headers)
+
+
+@view_config(context=Site, name="password", permission=P.ACCOUNT,
+             renderer="templates/form.pt", allow_stale_password=True)
+def change_password(context, request):
+    t = request.localizer.translate
+    user = request.user
+    schema = change_password_schema().bind(request=request, user=user)
+    form = deform.Form(schema, buttons=(deform.Button("save", title=t(_("修改密码"))),), formid="password-form")
+    heading = t(_("修改密码"))
+    notice = t(_("首次登录或密码已过期，请先设置新密码")) if user.must_change_password else None
+    request.response.cache_control = "no-store"
+    if request.method != "POST":
+        return {"form": form.render(), "heading": heading, "notice": notice}
+    try:
+        values = form.validate(request.POST.items())
+    except deform.ValidationFailure as failure:
+        return {"form": failure.render(), "heading": heading, "notice": notice}
+    problem = None
+    if not user.check_password(values["current"]):
+        problem = _("当前密码不正确")
+    elif any(check_password(values["new_password"], old) for old in
+             list(user.password_history) + [user.password_hash]):
+        problem = _("新密码不能与最近5次使用过的密码相同")
+    if problem:
+        audit.log(request, "password-change", context, result=audit.FAILED)
+        return {"form": form.render(), "heading": heading, "notice": notice, "error": t(problem)}
+    user.set_password(values["new_password"])
+    headers = remember(request, user.userid)  # every other session has ended
+    audit.log(request, "password-change", context)
+    request.session.flash(t(_("密码已修改")))
+    return HTTPSeeOther(_landing(request, user), headers=headers)

@@ -1,0 +1,57 @@
+"""Error pages: login redirect, 403, 404, 400 for a bad CSRF token, and a
+generic 500 with an incident id (the traceback goes to the log, not the page)."""
+import logging
+import secrets
+from urllib.parse import urlencode
+
+from pyramid.exceptions import BadCSRFToken
+from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+
+from xueji_site.i18n import _
+
+log = logging.getLogger(__name__)
+
+
+def _page(request, status, title, message):
+    request.response.status = status
+    request.response.cache_control = "no-store"
+    t = request.localizer.translate
+    return {"status": status, "title": t(title), "message": t(message)}
+
+
+@forbidden_view_config(renderer="templates/error.pt")
+def forbidden(request):
+    if request.user is None:
+        url = request.application_url + "/login"
+        if request.method == "GET":
+            url += "?" + urlencode({"came_from": request.path_qs})
+        return HTTPSeeOther(url)
+    return _page(request, 403, _("无权访问"), _("您没有访问此页面的权限。"))
+
+
+@notfound_view_config(renderer="templates/error.pt")
+def notfound(request):
+    return _page(request, 404, _("页面不存在"), _("您要找的页面不存在或已被移除。"))
+
+
+@exception_view_config(BadCSRFToken, renderer="templates/error.pt")
+def bad_csrf(request):
+    return _page(request, 400, _("请求无效"), _("表单已过期或缺少安全令牌，请返回重新提交。"))
+
+
+@exception_view_config(HTTPBadRequest, renderer="templates/error.pt")
+def bad_request(request):
+    return _page(request, 400, _("请求无效"), _("请求的参数不正确。"))
+
+
+@exception_view_config(Exception, retryable_error=False, renderer="templates/error.pt")
+@exception_view_config(Exception, last_retry_attempt=True, renderer="templates/error.pt")
+def server_error(exc, request):
+    if request.registry.settings.get("xueji.reraise_errors") == "true":
+        raise exc
+    incident = secrets.token_hex(6)
+    log.error("incident %s: %s %s", incident, request.method, request.path, exc_info=exc)
+    page = _page(request, 500, _("系统错误"), _("服务器处理请求时出错，请稍后再试。"))
+    page["incident"] = incident
+    return page

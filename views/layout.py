@@ -1,0 +1,105 @@
+"""What every page shares: breadcrumbs, navigation, the user, languages, flash
+messages; and deform's renderer (our template overrides first, translated)."""
+import os
+
+import deform
+from pyramid.events import BeforeRender, subscriber
+from pyramid.location import lineage
+from pyramid.threadlocal import get_current_request
+
+from xueji_site import content, permissions as P
+from xueji_site.i18n import LOCALE_LABELS, LOCALES, _, negotiate_locale
+
+TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
+
+
+def _deform_translator(term):
+    request = get_current_request()
+    return request.localizer.translate(term) if request is not None else term
+
+
+def setup_deform():
+    search_path = (os.path.join(TEMPLATES, "deform"),
+                   os.path.join(os.path.dirname(deform.__file__), "templates"))
+    deform.Form.set_zpt_renderer(search_path, translator=_deform_translator)
+
+
+class Layout:
+    """Handed to every template as ``layout``."""
+
+    def __init__(self, request, context):
+        self.request = request
+        self.context = context
+        self.user = request.user
+        self.t = request.localizer.translate
+        self.locale = negotiate_locale(request)
+        self.locales = [(code, LOCALE_LABELS[code]) for code in LOCALES]
+
+    def title_of(self, obj):
+        return self.t(obj.title) if obj.title is not None else ""
+
+    def breadcrumbs(self):
+        """(title, url or None) from the root down; hidden ancestors are titled, not linked."""
+        crumbs = []
+        for node in reversed(list(lineage(self.context))):
+            if getattr(node, "content_type", None) is None:
+                continue
+            url = self.request.resource_url(node) if self.request.has_permission(P.VIEW, node) else None
+            crumbs.append((self.title_of(node), url))
+        return crumbs
+
+    def places(self):
+        """Where the user holds roles: the first stop after logging in."""
+        if self.user is None:
+            return []
+        return [(self.title_of(n), self.request.resource_url(n)) for n in self.user.places
+                if self.request.has_permission(P.VIEW, n)]
+
+    def can(self, permission, obj=None):
+        return bool(self.request.has_permission(permission, obj if obj is not None else self.context))
+
+    def actions(self):
+        """Tabs for the current node: (label, url, active)."""
+        ctx, req, t = self.context, self.request, self.t
+        view = req.view_name
+        tabs = []
+        if getattr(ctx, "content_type", None) is None:
+            return tabs
+        if self.can(P.VIEW_RECORD if ctx.content_type == "Student" else P.VIEW):
+            tabs.append((t(_("查看")), req.resource_url(ctx), view == ""))
+        if ctx.content_type != "Site" and self.can(P.EDIT):
+            tabs.append((t(_("编辑")), req.resource_url(ctx, "edit"), view == "edit"))
+        if self.can(P.SHARE):
+            tabs.append((t(_("权限")), req.resource_url(ctx, "sharing"), view == "sharing"))
+        if ctx.content_type == "Site" and self.can(P.AUDIT):
+            tabs.append((t(_("审计日志")), req.resource_url(ctx, "audit"), view == "audit"))
+        if ctx.content_type not in ("Site",) and self.can(P.DELETE):
+            tabs.append((t(_("删除")), req.resource_url(ctx, "delete"), view == "delete"))
+        return tabs
+
+    def addable(self):
+        if not self.can(P.ADD):
+            return []
+        return [(self.t(ct.title), self.request.resource_url(self.context, "add", query={"type": ct.name}))
+                for ct in content.addable_types(self.context)]
+
+    def flash(self):
+        return self.request.session.pop_flash()
+
+    def csrf_token(self):
+        return self.request.session.get_csrf_token()
+
+    def static(self, path):
+        return self.request.static_url("xueji_site:static/" + path)
+
+
+@subscriber(BeforeRender)
+def add_layout(event):
+    request = event.get("request")
+    if request is not None and "layout" not in event:
+        event["layout"] = Layout(request, event.get("context") or getattr(request, "context", None))
+
+
+def includeme(config):
+    setup_deform()
+    config.add_subscriber(add_layout, BeforeRender)

@@ -1,0 +1,75 @@
+"""xueji: the national student registry.
+
+``main`` builds the WSGI application from an ini file's settings: ZODB from a
+URI (FileStorage, ZEO or RelStorage), one transaction per request with
+retries, a default-deny security policy and CSRF on every unsafe method.
+"""
+import os
+
+from pyramid.config import Configurator
+from pyramid.session import SignedCookieSessionFactory
+from pyramid.settings import asbool
+from pyramid_zodbconn import get_connection
+
+from . import crypto, permissions, users
+from .i18n import negotiate_locale
+from .policy import SecurityPolicy, request_site, request_user
+from .site import ensure_site, get_site
+
+
+def root_factory(request):
+    return get_site(get_connection(request))
+
+
+def _session_factory(settings):
+    secret = settings.get("xueji.session_secret")
+    if not secret or len(secret) < 32:
+        raise ValueError("xueji.session_secret must be set to at least 32 characters")
+    return SignedCookieSessionFactory(
+        secret,
+        cookie_name="xueji",
+        secure=asbool(settings.get("xueji.secure_cookies", True)),
+        httponly=True,
+        samesite="Lax",
+        timeout=int(settings.get("xueji.session_idle_timeout", 1800)),
+        reissue_time=60,
+        serializer=None,
+    )
+
+
+def configure(settings):
+    """The Configurator with everything but the database; tests reuse it."""
+    settings = dict(settings)
+    settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
+    settings.setdefault("retry.attempts", "3")
+    settings.setdefault("pyramid.default_locale_name", "zh_Hans")
+    crypto.install(crypto.load_key_file(settings["xueji.key_file"]))
+    users.set_bcrypt_rounds(settings.get("xueji.bcrypt_rounds", 12))
+
+    config = Configurator(settings=settings, root_factory=root_factory)
+    config.include("pyramid_chameleon")
+    config.include("pyramid_tm")
+    config.include("pyramid_retry")
+    config.include("pyramid_zodbconn")
+    config.set_session_factory(_session_factory(settings))
+    config.set_security_policy(SecurityPolicy())
+    config.set_default_permission(permissions.UNSET)
+    config.set_default_csrf_options(require_csrf=True)
+    config.set_locale_negotiator(negotiate_locale)
+    config.add_translation_dirs("colander:locale", "deform:locale", "xueji_site:locale")
+    config.add_request_method(request_site, "site", reify=True)
+    config.add_request_method(request_user, "user", reify=True)
+    config.include("xueji_site.catalog")
+    config.include("xueji_site.audit")
+    config.include("xueji_site.views")
+    return config
+
+
+def main(global_config, **settings):
+    here = global_config.get("here", os.getcwd()) if global_config else os.getcwd()
+    settings.setdefault("here", here)
+    from . import types  # noqa: F401  (registers the content types)
+    config = configure(settings)
+    app = config.make_wsgi_app()
+    ensure_site(app.registry._zodb_databases[""])
+    return app

@@ -1,0 +1,20 @@
+"""Permission names: the one place they are spelled.
+
+Views name one of these; ACLs grant them to roles only.
+"""
+VIEW = "view"                  # see a node in listings, its summary, breadcrumbs
+VIEW_RECORD = "view-record"    # open a full student record (audited)
+VIEW_SENSITIVE = "view-sensitive"  # see ID numbers, phones, addresses unmasked
+ADD = "add"                    # add children
+EDIT = "edit"                  # change a node's fields
+DELETE = "delete"              # remove a node
+SHARE = "share"                # grant and revoke local roles on a node
+MANAGE_USERS = "manage-users"  # create, lock and reset accounts
+AUDIT = "audit"                # read the audit log
+ACCOUNT = "account"            # any logged-in user: change own password, see own places
+
+# A permission nobody is ever granted: the default for a view that names none,
+# so that forgetting a permission denies instead of opening the view to all.
+UNSET = "xueji.permission-not-declared"
+
+ALL = (VIEW, VIEW_RECORD, VIEW_SENSITIVE, ADD, EDIT, DELETE, SHARE, MANAGE_USERS, AUDIT, ACCOUNT)

@@ -1,0 +1,66 @@
+"""Registration of every record type: class, schema, containment, key, columns."""
+import secrets
+
+from . import codes, divisions
+from .content import ContentType, register
+from .i18n import _
+from .resources import Bureau, School, SchoolClass, Site, Student
+from xueji_site.schemas.student import student_schema
+from xueji_site.schemas.tree import bureau_schema, class_schema, school_schema
+
+
+def _student_key(appstruct, parent):
+    """Opaque, random, stable across transfers; never derived from an ID number."""
+    while True:
+        key = "s" + secrets.token_hex(6)
+        if key not in parent:
+            return key
+
+
+def _grade_label(obj):
+    grade = obj.grade()
+    return codes.GRADE_LABELS.get(grade, _("已毕业")) if grade else _("已毕业")
+
+
+register(ContentType(
+    name="Site", factory=Site, schema=None, title=_("全国"), add_to=()))
+
+register(ContentType(
+    name="Bureau", factory=Bureau, schema=bureau_schema, title=_("教育局"),
+    add_to=("Site", "Bureau"),
+    key=lambda a, parent: a["code"],
+    columns=(("code", _("代码")), ("title", _("名称")),
+             (lambda o: {"province": _("省级"), "city": _("市级"), "county": _("县级")}[o.level], _("级别"))),
+    derived=lambda o: {_("级别"): {"province": _("省级"), "city": _("市级"), "county": _("县级")}[o.level],
+                       _("行政区划"): divisions.name_of(o.code)},
+))
+
+register(ContentType(
+    name="School", factory=School, schema=school_schema, title=_("学校"),
+    add_to=("Bureau",),
+    key=lambda a, parent: a["code"],
+    columns=(("code", _("学校标识码")), ("title", _("学校名称")),
+             (lambda o: codes.label(codes.SCHOOL_CATEGORY, o.category), _("类别"))),
+    derived=lambda o: {_("类别"): codes.label(codes.SCHOOL_CATEGORY, o.category),
+                       _("学段"): codes.LEVEL_LABELS[o.level]},
+))
+
+register(ContentType(
+    name="SchoolClass", factory=SchoolClass, schema=class_schema, title=_("班级"),
+    add_to=("School",),
+    key=lambda a, parent: SchoolClass.key_for(a["cohort"], a["number"]),
+    columns=(("title", _("班级")), ("cohort", _("级")), (_grade_label, _("年级")),
+             (len, _("人数"))),
+    derived=lambda o: {_("年级"): _grade_label(o), _("人数"): len(o)},
+))
+
+register(ContentType(
+    name="Student", factory=Student, schema=student_schema, title=_("学生"),
+    add_to=("SchoolClass",),
+    key=_student_key,
+    columns=(("name", _("姓名")),
+             (lambda o: codes.label(codes.GENDER, o.gender), _("性别")),
+             ("birth_date", _("出生日期")),
+             (lambda o: codes.label(codes.ETHNICITY, o.ethnicity), _("民族"))),
+    sensitive=Student.SENSITIVE,
+))
