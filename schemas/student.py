@@ -8,7 +8,6 @@ for pupils without a usable ID, given in J or L form and validated.
 import datetime
 
 import colander
-import deform
 
 from xueji_site import codes
 from xueji_site.i18n import _
@@ -16,7 +15,7 @@ from xueji_site.idnumbers import (
     IdError, birth_date_of, gender_of, normalise, registry_no_from_id,
     validate_registry_no, validate_resident_id,
 )
-from .base import FormSchema, Stripped, deferred_select, one_of_table
+from .base import FormSchema, Stripped, date_widget, deferred_select, one_of_table
 
 ID_ERRORS = {
     "length": _("身份证号应为18位（或15位旧号）"),
@@ -135,7 +134,7 @@ def student_schema(request, context, adding):
             validator=colander.Range(
                 datetime.date(1950, 1, 1), today,
                 min_err=_("出生日期不能早于 1950-01-01"), max_err=_("出生日期不能晚于今天")),
-            widget=deform.widget.DateInputWidget(),
+            widget=date_widget(),
         )
         ethnicity = colander.SchemaNode(
             colander.String(), title=_("民族"),

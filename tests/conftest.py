@@ -71,9 +71,11 @@ def browser(app):
 @contextlib.contextmanager
 def open_site(app):
     """The site in a fresh connection of the app's database; commits on success."""
+    from pyramid.threadlocal import manager
     db = app.registry._zodb_databases[""]
     tm = transaction.TransactionManager(explicit=True)
     conn = db.open(transaction_manager=tm)
+    manager.push({"registry": app.registry, "request": None})  # events reach the app's subscribers
     tm.begin()
     try:
         yield conn.root()[ROOT_KEY]
@@ -82,6 +84,7 @@ def open_site(app):
         tm.abort()
         raise
     finally:
+        manager.pop()
         conn.close()
 
 

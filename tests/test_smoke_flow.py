@@ -1,16 +1,55 @@
-"""The foundation's end-to-end path through the generated forms."""
-from .conftest import add_user, open_site
+"""The foundation's end-to-end path: log in, build the tree down to a student
+through the generated forms, edit the student, find the change in the audit log."""
+from .conftest import add_user, open_site, resolve
 
 
-def test_sysadmin_builds_tree_and_edits_student(app, browser):
+def _add(browser, url, values):
+    form = browser.get(url).forms["xueji-form"]
+    for key, value in values.items():
+        form[key] = value
+    return form.submit("save", status=303).follow()
+
+
+def test_build_tree_edit_student_and_audit(app, browser):
     with open_site(app) as site:
         add_user(site, "admin", "sysadmin")
+        add_user(site, "auditor1", "auditor")
     browser.login("admin")
-    home = browser.get("/")
-    assert "全国" in home.text
 
-    form = browser.get("/add?type=Bureau").forms["xueji-form"]
-    form["code"] = "110000"
-    form["name"] = "北京市教育委员会"
-    page = form.submit("save", status=303).follow()
+    page = _add(browser, "/add?type=Bureau", {"code": "110000", "name": "北京市教育委员会"})
     assert "北京市教育委员会" in page.text
+    page = _add(browser, "/110000/add?type=Bureau", {"code": "110105", "name": "朝阳区教育委员会"})
+    assert "县级" in page.text
+    page = _add(browser, "/110000/110105/add?type=School", {"code": "2111000001", "name": "朝阳实验小学"})
+    assert "小学" in page.text
+    page = _add(browser, "/110000/110105/2111000001/add?type=SchoolClass", {"cohort": "2024", "number": "3"})
+    assert "2024级3班" in page.text
+    record = _add(browser, "/110000/110105/2111000001/2024-03/add?type=Student", {
+        "name": "李明", "gender": "1", "birth_date": "2017-03-12", "ethnicity": "01",
+        "id_type": "1", "id_number": "110105201703120038"})
+    assert "李明" in record.text
+    assert "G110105201703120038" in record.text  # derived 学籍号, shown in full to a sysadmin
+    student_url = record.request.path
+
+    form = browser.get(student_url + "edit").forms["xueji-form"]
+    assert form["name"].value == "李明"
+    form["name"] = "李明明"
+    page = form.submit("save", status=303).follow()
+    assert "李明明" in page.text
+
+    with open_site(app) as site:
+        student = resolve(site, student_url)
+        assert student.name == "李明明"
+        assert student.registry_no == "G110105201703120038"
+        entries = site.audit.newest(lambda e: e.action == "modify" and e.path == student_url.rstrip("/"))
+        assert len(entries) == 1
+        assert ("name", "李明 → 李明明") in entries[0].detail
+        assert entries[0].login == "admin"
+
+    browser.logout()
+    browser.login("auditor1")
+    log = browser.get("/audit?action=modify")
+    assert "李明 → 李明明" in log.text
+    # the auditor reads the log and nothing else
+    browser.get("/110000/110105/2111000001/2024-03/", status=403)
+    browser.get(student_url, status=403)

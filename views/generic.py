@@ -10,7 +10,7 @@ from xueji_site import audit, catalog, content, permissions as P
 from xueji_site.folder import Container, NameError_
 from xueji_site.i18n import _
 from xueji_site.idnumbers import mask
-from xueji_site.resources import Student
+from xueji_site.resources import Site, Student
 from xueji_site.schemas.student import without_sensitive
 from .tables import cell, download
 
@@ -40,6 +40,15 @@ def _section(request, context, ct, page, sort, reverse):
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     return {"type": ct.name, "title": t(ct.title), "header": [t(c[1]) for c in ct.columns],
             "rows": rows, "total": total, "page": page, "pages": pages}
+
+
+@view_config(context=Site, name="", permission=P.ACCOUNT, renderer="templates/home.pt")
+def home(context, request):
+    """The national root: its contents for those who may view it, otherwise the
+    places where this user holds roles."""
+    if request.has_permission(P.VIEW, context):
+        return contents(context, request)
+    return {"sections": [], "sort": "title", "reverse": False, "details": []}
 
 
 @view_config(context=Container, name="", permission=P.VIEW, renderer="templates/contents.pt")
