@@ -8,6 +8,7 @@ def includeme(config):
     config.add_static_view("static-deform", "deform:static", cache_max_age=3600)
     config.include(".layout")
     config.include(".derivers")
+    config.include(".headers")
     config.scan(".generic")
     config.scan(".auth")
     config.scan(".sharing")

@@ -4,9 +4,11 @@ import datetime
 from pyramid.view import view_config
 
 from xueji_site import audit, permissions as P
+from xueji_site.i18n import _
 from xueji_site.resources import Site
 from .tables import download
 
+HEADER = (_("时间"), _("用户"), _("地址"), _("操作"), _("对象"), _("结果"), _("详情"))
 PAGE = 100
 EXPORT_LIMIT = 100_000
 
@@ -35,7 +37,8 @@ def _row(entry):
 def audit_log(context, request):
     params = request.params
     matches = _matcher(params)
-    header = ["时间", "用户", "地址", "操作", "对象", "结果", "详情"]
+    t = request.localizer.translate
+    header = [t(h) for h in HEADER]
     if params.get("export") in ("csv", "xlsx"):
         entries = context.audit.newest(matches, limit=EXPORT_LIMIT)
         audit.log(request, "export", context, rows=len(entries), type="audit", format=params["export"])
