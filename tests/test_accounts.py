@@ -168,3 +168,56 @@ def test_registrar_cannot_forge_a_grant_above_their_rank(app, browser):
     assert "不能在此授予该角色" in page.text
     with open_site(app) as site:
         assert site.principals.by_login_name("mallory") is None
+
+
+def test_admin_unlocks_resets_and_deactivates_accounts(app, browser):
+    with open_site(app) as site:
+        add_user(site, "secadmin", "security_admin")
+        add_user(site, "locked.user")
+        site.principals.by_login_name("locked.user").locked_until = time.time() + 1800
+    browser.login("secadmin")
+    page = browser.get("/users?q=locked")
+    assert "已锁定" in page.text and "secadmin" not in page.text
+    form = [f for f in page.forms.values() if "userid" in f.fields][0]
+    form.submit("action", value="unlock", status=303)
+    Browser(app).login("locked.user")
+    page = browser.get("/users?q=locked")
+    form = [f for f in page.forms.values() if "userid" in f.fields][0]
+    page = form.submit("action", value="reset", status=200)
+    one_time = re.search(r'id="one-time-password">([^<]+)<', page.text).group(1)
+    assert Browser(app).login("locked.user", password=one_time).location.endswith("/password")
+    form = [f for f in page.forms.values() if "userid" in f.fields][0]
+    form.submit("action", value="deactivate", status=303)
+    Browser(app).login("locked.user", password=one_time, status=200)
+    with open_site(app) as site:
+        actions = [e.action for e in site.audit.newest(lambda e: e.action.startswith("account-"))]
+        assert actions == ["account-deactivate", "account-reset", "account-unlock"]
+
+
+def test_separation_of_duties(app, browser):
+    """The sysadmin cannot read the audit log; the auditor can read nothing else."""
+    with open_site(app) as site:
+        add_user(site, "sys", "sysadmin")
+        add_user(site, "aud", "auditor")
+    browser.login("sys")
+    browser.get("/audit", status=403)
+    browser.logout()
+    browser.login("aud")
+    assert browser.get("/audit").status_int == 200
+    browser.get("/users", status=403)
+    assert "全国" in browser.get("/").text and "添加" not in browser.get("/").text
+
+
+def test_group_roles_reach_members(app):
+    from xueji_site import security
+    with open_site(app) as site:
+        nodes = build_tree(site, get_current_registry())
+        member = add_user(site, "member")
+        group = site.principals.add_group("朝阳实验小学教师")
+        site.principals.add_member(group, member)
+        security.set_local_roles(nodes["class_a"], group.userid, ["teacher"], user=group)
+        assert security.permits(member, nodes["pupil_a"], "view")
+        assert not security.permits(member, nodes["pupil_b"], "view")
+        from xueji_site import catalog
+        total, rows = catalog.children(site, member, nodes["class_a"])
+        assert total == 1

@@ -13,5 +13,6 @@ def includeme(config):
     config.scan(".auth")
     config.scan(".sharing")
     config.scan(".auditlog")
+    config.scan(".accounts")
     config.scan(".errors")
     config.scan(".language")

@@ -71,6 +71,8 @@ class Layout:
             tabs.append((t(_("编辑")), req.resource_url(ctx, "edit"), view == "edit"))
         if self.can(P.SHARE):
             tabs.append((t(_("权限")), req.resource_url(ctx, "sharing"), view == "sharing"))
+        if ctx.content_type == "Site" and self.can(P.MANAGE_USERS):
+            tabs.append((t(_("账号管理")), req.resource_url(ctx, "users"), view == "users"))
         if ctx.content_type == "Site" and self.can(P.AUDIT):
             tabs.append((t(_("审计日志")), req.resource_url(ctx, "audit"), view == "audit"))
         if ctx.content_type not in ("Site",) and self.can(P.DELETE):
