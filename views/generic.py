@@ -98,7 +98,8 @@ def _display(request, ct, schema, obj, node_name, value):
         return mask(value or "")
     widget = node.widget
     if isinstance(widget, deform.widget.SelectWidget):
-        return dict(widget.values).get(value, value or "")
+        shown = dict(widget.values).get(value, value or "")
+        return shown[len(value) + 1:] if value and shown.startswith(value + " ") else shown
     return cell(value, t)
 
 

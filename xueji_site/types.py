@@ -22,6 +22,15 @@ def _grade_label(obj):
     return codes.GRADE_LABELS.get(grade, _("已毕业")) if grade else _("已毕业")
 
 
+def _placement(student):
+    """Where the pupil is now: school, class and grade (derived from the tree)."""
+    klass = student.__parent__
+    school = getattr(klass, "__parent__", None)
+    if klass is None or school is None:
+        return {}
+    return {_("学校"): school.title, _("班级"): klass.title, _("年级"): _grade_label(klass)}
+
+
 register(ContentType(
     name="Site", factory=Site, schema=None, title=_("全国"), add_to=()))
 
@@ -63,4 +72,5 @@ register(ContentType(
              ("birth_date", _("出生日期")),
              (lambda o: codes.label(codes.ETHNICITY, o.ethnicity), _("民族"))),
     sensitive=Student.SENSITIVE,
+    derived=lambda o: _placement(o),
 ))
