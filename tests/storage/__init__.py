@@ -1,0 +1,1 @@
+"""Scale-out storage tests: the same checks on FileStorage, ZEO and RelStorage (PostgreSQL)."""
