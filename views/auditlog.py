@@ -27,10 +27,24 @@ def _matcher(params):
     return matches
 
 
-def _row(entry):
+ACTIONS = {
+    "login": _("登录"), "logout": _("退出"), "create": _("新增"), "modify": _("修改"),
+    "delete": _("删除"), "move": _("移动"), "roles": _("角色变更"), "set-acl": _("权限变更"),
+    "view-record": _("查看学籍"), "export": _("导出"), "password-change": _("修改密码"),
+    "account-unlock": _("解锁账号"), "account-reset": _("重置密码"),
+    "account-deactivate": _("停用账号"), "account-activate": _("启用账号"),
+}
+RESULTS = {audit.OK: _("成功"), audit.FAILED: _("失败"), audit.DENIED: _("拒绝")}
+
+
+def _row(entry, t):
+    """One entry as table cells; action and result named in the reader's language,
+    with the stored code kept beside the name so exports stay filterable."""
     when = datetime.datetime.fromtimestamp(entry.when).strftime("%Y-%m-%d %H:%M:%S")
     detail = "; ".join("%s=%s" % pair for pair in entry.detail)
-    return [when, entry.login, entry.address, entry.action, entry.path, entry.result, detail]
+    action = "%s (%s)" % (t(ACTIONS[entry.action]), entry.action) if entry.action in ACTIONS else entry.action
+    result = t(RESULTS.get(entry.result, entry.result))
+    return [when, entry.login, entry.address, action, entry.path, result, detail]
 
 
 @view_config(context=Site, name="audit", permission=P.AUDIT, renderer="templates/audit.pt")
@@ -42,7 +56,7 @@ def audit_log(context, request):
     if params.get("export") in ("csv", "xlsx"):
         entries = context.audit.newest(matches, limit=EXPORT_LIMIT)
         audit.log(request, "export", context, rows=len(entries), type="audit", format=params["export"])
-        return download([_row(e) for e in entries], header, "audit", params["export"])
+        return download([_row(e, t) for e in entries], header, "audit", params["export"])
     try:
         before = int(params.get("before", "")) or None
     except ValueError:
@@ -50,5 +64,7 @@ def audit_log(context, request):
     entries = context.audit.newest(matches, limit=PAGE, before=before)
     request.response.cache_control = "no-store"
     filters = {k: params.get(k, "") for k in ("login", "action", "path", "result")}
-    return {"rows": [_row(e) for e in entries], "header": header, "filters": filters,
+    return {"rows": [_row(e, t) for e in entries], "header": header, "filters": filters,
+            "actions": [(code, t(label)) for code, label in ACTIONS.items()],
+            "results": [(code, t(label)) for code, label in RESULTS.items()],
             "next": entries[-1].key if len(entries) == PAGE else None, "total": len(context.audit)}
