@@ -84,13 +84,24 @@ def install(site):
 
 # -- indexing --------------------------------------------------------------
 
+def _new_docid(site):
+    """A free document id: sequential after a random start.
+
+    Sequential ids within one connection keep a batch's writes in a few
+    index buckets (random ids rewrote buckets all over the indexes and made
+    a 100k import 1.8 GB); the random start keeps concurrent writers apart.
+    """
+    docid = getattr(site, "_v_next_docid", None)
+    while docid is None or docid in site.docmap:
+        docid = random.getrandbits(62)
+    site._v_next_docid = docid + 1
+    return docid
+
+
 def index(site, obj):
     if obj.docid is None:
-        docid = random.getrandbits(62)
-        while docid in site.docmap:
-            docid = random.getrandbits(62)
-        obj.docid = docid
-        site.docmap[docid] = obj
+        obj.docid = _new_docid(site)
+        site.docmap[obj.docid] = obj
     site.catalog.index_doc(obj.docid, obj)
 
 
