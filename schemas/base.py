@@ -56,3 +56,11 @@ class Stripped(colander.String):
             if cstruct == "":
                 return colander.null
         return super().deserialize(node, cstruct)
+
+
+def without(schema, *names):
+    """``schema`` minus the named children (keys on edit forms, fields a viewer may not see)."""
+    for name in names:
+        if name in schema:
+            del schema[name]
+    return schema

@@ -15,7 +15,7 @@ from xueji_site.idnumbers import (
     IdError, birth_date_of, gender_of, normalise, registry_no_from_id,
     validate_registry_no, validate_resident_id,
 )
-from .base import FormSchema, Stripped, date_widget, deferred_select, one_of_table
+from .base import FormSchema, Stripped, date_widget, deferred_select, one_of_table, without
 
 ID_ERRORS = {
     "length": _("身份证号应为18位（或15位旧号）"),
@@ -161,7 +161,4 @@ def student_schema(request, context, adding):
 
 def without_sensitive(schema):
     """The same schema minus the ID fields, for editors who may not see them."""
-    for name in ("id_type", "id_number", "registry_no"):
-        if name in schema:
-            del schema[name]
-    return schema
+    return without(schema, "id_type", "id_number", "registry_no")

@@ -2,13 +2,12 @@
 import datetime
 
 import colander
-import deform
 
 from xueji_site import divisions
 from xueji_site.i18n import _
 from xueji_site.idnumbers import IdError, validate_school_code
 from xueji_site.resources import SchoolClass
-from .base import FormSchema, Stripped
+from .base import FormSchema, Stripped, without
 
 SCHOOL_ERRORS = {
     "school-format": _("学校标识码应为10位数字"),
@@ -58,22 +57,18 @@ def bureau_schema(request, context, adding):
             Stripped(), title=_("行政区划代码"),
             description=_("GB/T 2260 六位代码，如 110105"),
             validator=_bureau_code_validator,
-            widget=deform.widget.TextInputWidget(readonly=not adding),
         )
         name = colander.SchemaNode(
             Stripped(), title=_("名称"), validator=colander.Length(1, 80),
             description=_("如：北京市朝阳区教育委员会"),
         )
 
-    schema = Bureau()
-    if not adding:
-        del schema["code"]
-    return schema
+    return Bureau() if adding else without(Bureau(), "code")
 
 
 @colander.deferred
 def _school_code_validator(node, kw):
-    parent, adding, request = kw["context"], kw.get("adding"), kw.get("request")
+    parent, request = kw["context"], kw.get("request")
 
     def validate(node, value):
         try:
@@ -103,10 +98,7 @@ def school_schema(request, context, adding):
         phone = colander.SchemaNode(Stripped(), title=_("联系电话"), missing="",
                                     validator=colander.Regex(r"^[0-9+\- ]{0,20}$", _("电话号码格式不正确")))
 
-    schema = School()
-    if not adding:
-        del schema["code"]
-    return schema
+    return School() if adding else without(School(), "code")
 
 
 @colander.deferred
@@ -139,7 +131,4 @@ def class_schema(request, context, adding):
                                    validator=colander.Length(0, 40))
 
     schema = SchoolClassSchema(validator=_class_validator)
-    if not adding:
-        del schema["cohort"]
-        del schema["number"]
-    return schema
+    return schema if adding else without(schema, "cohort", "number")

@@ -110,7 +110,6 @@ def resolve(site, path):
 
 def build_tree(site, registry):
     """Two schools in two counties of one province, a class in each, a pupil in each."""
-    import datetime
     bj = content.create("Bureau", site, {"code": "110000", "name": "北京市教育委员会"}, registry)
     cy = content.create("Bureau", bj, {"code": "110105", "name": "朝阳区教育委员会"}, registry)
     hd = content.create("Bureau", bj, {"code": "110108", "name": "海淀区教育委员会"}, registry)
@@ -125,7 +124,6 @@ def build_tree(site, registry):
 
 
 def student_values(id_number, name, gender):
-    import datetime
     from xueji_site.idnumbers import birth_date_of
     return {"name": name, "gender": gender, "birth_date": birth_date_of(id_number), "ethnicity": "01",
             "id_type": "1", "id_number": id_number, "registry_no": "G" + id_number}

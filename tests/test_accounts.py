@@ -5,8 +5,7 @@ import time
 import pytest
 from pyramid.threadlocal import get_current_registry
 
-from xueji_site import crypto
-from .conftest import PASSWORD, Browser, add_user, base_settings, build_tree, open_site, resolve
+from .conftest import PASSWORD, Browser, add_user, base_settings, build_tree, open_site
 
 
 def test_failed_logins_are_audited_and_lock_the_account(app, browser):

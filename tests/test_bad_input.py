@@ -15,7 +15,6 @@ def admin(app, browser):
     with open_site(app) as site:
         add_user(site, "admin", "sysadmin")
         nodes = build_tree(site, get_current_registry())
-        klass = nodes["class_b"]
         from pyramid.traversal import resource_path
         paths = {k: resource_path(v) for k, v in nodes.items()}
     browser.login("admin")

@@ -9,7 +9,7 @@ from pyramid.threadlocal import get_current_registry
 from xueji_site import content, crypto, evolve, idnumbers, security
 from xueji_site.folder import Container, NameError_
 from xueji_site.resources import Bureau, School, SchoolClass, Student, school_year
-from .conftest import add_user, build_tree, open_site, resolve
+from .conftest import add_user, build_tree, open_site
 
 
 def test_container_basics():

@@ -150,7 +150,6 @@ def _token(browser):
 def test_registrar_of_school_a_reaches_nothing_of_school_b(app, browser, tree):
     with open_site(app) as site:
         add_user(site, "reg-a", "school_registrar", at=resolve(site, tree["school_a"]))
-        before = len(site.audit)
         b_name = resolve(site, tree["pupil_b"]).name
     browser.login("reg-a")
     own = browser.get(tree["school_a"] + "/")
