@@ -32,6 +32,9 @@ REQUIRES = [
     "limits>=3.6",
     "tqdm>=4.66",
     "Babel>=2.14",
+    "pyotp>=2.9",      # TOTP second factor
+    "pygal>=3.0",      # server-side SVG charts (no CDN, no script)
+    "Pillow>=10",      # photos: re-encode uploads, check pixel limits
     "setuptools<81",  # pyramid and deform still import pkg_resources
 ]
 
@@ -41,6 +44,9 @@ TESTS_REQUIRE = [
     "WebTest>=3.0",
     "playwright>=1.40",
     "hypothesis>=6.90",
+    "freezegun>=1.4",
+    "aiosmtpd>=1.4",
+    "pip-audit>=2.7",
 ]
 
 setup(
@@ -76,6 +82,12 @@ setup(
             "xueji-adduser = xueji_site.scripts.adduser:main",
             "xueji-demo = xueji_site.scripts.demo:main",
             "xueji-serve = xueji_site.scripts.serve:main",
+            "xueji-import = xueji_site.scripts.importer:main",
+            "xueji-reindex = xueji_site.scripts.reindex:main",
+            "xueji-stats = xueji_site.scripts.stats:main",
+            "xueji-backup = xueji_site.scripts.backup:main",
+            "xueji-verify-audit = xueji_site.scripts.verify_audit:main",
+            "xueji-disable-stale = xueji_site.scripts.disable_stale:main",
         ],
     },
 )
