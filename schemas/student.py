@@ -6,10 +6,12 @@ the form's birth date and gender; the 学籍号 is derived (G + ID number) or,
 for pupils without a usable ID, given in J or L form and validated.
 """
 import datetime
+import re
 
 import colander
+import deform
 
-from xueji_site import codes
+from xueji_site import codes, divisions
 from xueji_site.i18n import _
 from xueji_site.idnumbers import (
     IdError, birth_date_of, gender_of, normalise, registry_no_from_id,
@@ -79,21 +81,77 @@ def _check_registry_no(value, errors):
         errors["registry_no"] = _("学籍号中的出生日期与出生日期不一致")
 
 
+def _check_identity(value, errors):
+    if "id_type" not in value:  # absent when the editor may not see ID numbers
+        return
+    if value["id_type"] == codes.ID_TYPE_RESIDENT:
+        _check_resident_id(None, value, errors)
+    if not errors.get("id_number") and value.get("registry_no"):
+        _check_registry_no(value, errors)
+    elif value["id_type"] != codes.ID_TYPE_RESIDENT:
+        _check_registry_no(value, errors)
+
+
+def _check_guardian(value, errors):
+    """A pupil without an ID number needs a guardian's (domain.md: 证件类型 Z)."""
+    if "guardian_id_number" not in value:
+        return
+    pupil_has_id = value.get("id_type") == codes.ID_TYPE_RESIDENT or value.get("id_number")
+    guardian_id = value.get("guardian_id_number")
+    if "id_type" in value and not pupil_has_id and not guardian_id:
+        errors["guardian_id_number"] = _("学生无证件号码时，必须填写监护人身份证号")
+    elif guardian_id and re.match(r"^\d{17}[\dXx]$|^\d{15}$", guardian_id):
+        try:
+            validate_resident_id(guardian_id)
+        except IdError as exc:
+            errors["guardian_id_number"] = ID_ERRORS.get(exc.reason, ID_ERRORS["format"])
+    if guardian_id and not value.get("guardian_name"):
+        errors["guardian_name"] = _("填写监护人身份证号时须填写监护人姓名")
+
+
+def _check_health(value, errors):
+    if value.get("health") == "50" and not value.get("disability"):
+        errors["disability"] = _("健康状况为“残疾”时须选择残疾类型")
+    if value.get("disability") and value.get("health") not in (None, "50"):
+        errors["health"] = _("已选择残疾类型，健康状况应为“残疾”")
+
+
+def _check_dates(value, errors):
+    born, enrolled = value.get("birth_date"), value.get("enrolled_on")
+    if born and enrolled and enrolled < born.strftime("%Y%m"):
+        errors["enrolled_on"] = _("入学年月不能早于出生日期")
+
+
+def _check_age_for_grade(value, errors, klass):
+    """The age on 1 September of this school year should suit the class's grade."""
+    born = value.get("birth_date")
+    grade = klass.grade() if hasattr(klass, "grade") else None
+    if not born or grade is None:
+        return
+    from xueji_site.resources import school_year
+    age = school_year() - born.year - (1 if (born.month, born.day) > (9, 1) else 0)
+    usual = grade + 5  # grade 1 starts at six
+    low, high = usual - 2, usual + 4
+    if not low <= age <= high:
+        errors["birth_date"] = _("年龄（${age}岁）与所在年级不符：该年级通常为 ${low}–${high} 岁",
+                                 mapping={"age": age, "low": low, "high": high})
+
+
 @colander.deferred
 def _identity_validator(node, kw):
     request, context, adding = kw.get("request"), kw.get("context"), kw.get("adding")
+    klass = context if adding else getattr(context, "__parent__", None)
 
     def validate(form, value):
         errors = {}
-        if "id_type" in value:  # absent when the editor may not see ID numbers
-            if value["id_type"] == codes.ID_TYPE_RESIDENT:
-                _check_resident_id(form, value, errors)
-            if not errors.get("id_number") and value.get("registry_no"):
-                _check_registry_no(value, errors)
-            elif value["id_type"] != codes.ID_TYPE_RESIDENT:
-                _check_registry_no(value, errors)
-            if not errors and request is not None:
-                _check_unique(request, context, adding, value, errors)
+        _check_identity(value, errors)
+        _check_guardian(value, errors)
+        _check_health(value, errors)
+        _check_dates(value, errors)
+        if "birth_date" not in errors:
+            _check_age_for_grade(value, errors, klass)
+        if not errors and request is not None and "id_type" in value:
+            _check_unique(request, context, adding, value, errors)
         if errors:
             exc = colander.Invalid(form, _("请更正标出的错误"))
             for name, msg in errors.items():
@@ -117,18 +175,54 @@ def _check_unique(request, context, adding, value, errors):
             return
 
 
+PHONE_PATTERN = r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(-\d{1,6})?)$"
+
+
+def _division(node, value):
+    """A GB/T 2260 code (6 digits) or a 12-digit statistical code starting with one."""
+    if not re.match(r"^\d{6}(\d{6})?$", value):
+        raise colander.Invalid(node, _("行政区划代码应为6位或12位数字"))
+    if not divisions.is_known(value[:6]):
+        raise colander.Invalid(node, _("不是已知的 GB/T 2260 行政区划代码"))
+
+
+def _yyyymm(node, value):
+    if not re.match(r"^(19|20)\d{2}(0[1-9]|1[0-2])$", value):
+        raise colander.Invalid(node, _("入学年月应为6位：年年年年月月，如 202409"))
+    if value > datetime.date.today().strftime("%Y%m"):
+        raise colander.Invalid(node, _("入学年月不能晚于本月"))
+
+
+def _select(title, table, required=True, default=colander.null, description=None):
+    return colander.SchemaNode(
+        colander.String(), title=title, widget=deferred_select(table), default=default,
+        validator=one_of_table(table), missing=colander.required if required else "",
+        description=description)
+
+
+def _text(title, required=True, max_length=100, validator=None, description=None):
+    checks = [colander.Length(0, max_length)] + ([validator] if validator else [])
+    return colander.SchemaNode(Stripped(), title=title, missing=colander.required if required else "",
+                               validator=colander.All(*checks), description=description)
+
+
+def _flag(title):
+    return colander.SchemaNode(colander.Boolean(), title=title, missing=False,
+                               widget=deform.widget.CheckboxWidget())
+
+
 def student_schema(request, context, adding):
+    """The whole record (shared/reference/domain.md (b)); ★ fields required."""
     today = datetime.date.today()
 
-    class StudentIdentity(FormSchema):
+    class StudentRecord(FormSchema):
+        # -- identity
         name = colander.SchemaNode(
             Stripped(), title=_("姓名"),
             validator=colander.Regex(NAME_PATTERN, _("姓名只能包含汉字、字母、间隔号·和空格，最多40字")),
         )
-        gender = colander.SchemaNode(
-            colander.String(), title=_("性别"),
-            widget=deferred_select(codes.GENDER), validator=one_of_table(codes.GENDER),
-        )
+        former_name = _text(_("曾用名"), required=False, max_length=40)
+        gender = _select(_("性别"), codes.GENDER)
         birth_date = colander.SchemaNode(
             colander.Date(), title=_("出生日期"),
             validator=colander.Range(
@@ -136,29 +230,75 @@ def student_schema(request, context, adding):
                 min_err=_("出生日期不能早于 1950-01-01"), max_err=_("出生日期不能晚于今天")),
             widget=date_widget(),
         )
-        ethnicity = colander.SchemaNode(
-            colander.String(), title=_("民族"),
-            widget=deferred_select(codes.ETHNICITY), validator=one_of_table(codes.ETHNICITY),
-        )
-        id_type = colander.SchemaNode(
-            colander.String(), title=_("证件类型"), default=codes.ID_TYPE_RESIDENT,
-            widget=deferred_select(codes.ID_TYPE), validator=one_of_table(codes.ID_TYPE),
-        )
-        id_number = colander.SchemaNode(
-            Stripped(), title=_("证件号码"), missing="",
-            description=_("居民身份证号18位；末位X可小写输入"),
-            validator=colander.Length(0, 30),
-        )
-        registry_no = colander.SchemaNode(
-            Stripped(), title=_("全国学籍号"), missing="",
-            description=_("有身份证号的学生可留空，系统自动生成 G+身份证号"),
-            validator=colander.Length(0, 19),
-        )
+        birthplace = _text(_("出生地"), max_length=12, validator=_division,
+                           description=_("行政区划代码，6位或12位"))
+        native_place = _text(_("籍贯"), max_length=6, validator=_division, description=_("6位行政区划代码"))
+        ethnicity = _select(_("民族"), codes.ETHNICITY)
+        nationality = _text(_("国籍/地区"), max_length=3, validator=colander.Regex(
+            r"^[A-Z]{3}$", _("请填写三位字母代码，如 CHN")), description=_("GB/T 2659 三位字母代码"))
+        id_type = _select(_("证件类型"), codes.ID_TYPE, default=codes.ID_TYPE_RESIDENT)
+        id_number = _text(_("证件号码"), required=False, max_length=30,
+                          description=_("居民身份证号18位；末位X可小写输入"))
+        id_valid_until = colander.SchemaNode(colander.Date(), title=_("证件有效期"), missing=None,
+                                             widget=date_widget())
+        registry_no = _text(_("全国学籍号"), required=False, max_length=19,
+                            description=_("有身份证号的学生可留空，系统自动生成 G+身份证号"))
+        hmt_status = _select(_("港澳台侨外"), codes.HMT, default="00")
+        political_status = _select(_("政治面貌"), codes.POLITICAL, required=False, default="13")
+        health = _select(_("健康状况"), codes.HEALTH, default="10")
+        disability = _select(_("残疾类型"), codes.DISABILITY, required=False,
+                             description=_("健康状况为“残疾”时必填"))
+        inclusive = _flag(_("随班就读"))
+        # -- household
+        household_place = _text(_("户口所在地"), max_length=12, validator=_division,
+                                description=_("行政区划代码，6位或12位"))
+        household_type = _select(_("户口性质"), codes.HOUSEHOLD_TYPE)
+        specialty = _text(_("特长"), required=False, max_length=100)
+        # -- enrolment
+        provincial_no = _text(_("学籍辅号"), required=False, max_length=30)
+        seat_no = _text(_("班内学号"), required=False, max_length=10)
+        enrolled_on = _text(_("入学年月"), max_length=6, validator=_yyyymm, description=_("如 202409"))
+        enrolment_mode = _select(_("入学方式"), codes.ENROLMENT_MODE)
+        attendance_mode = _select(_("就读方式"), codes.ATTENDANCE_MODE, default="1")
+        source = _select(_("学生来源"), codes.SOURCE, required=False, default="1")
+        # -- contact
+        current_address = _text(_("现住址"), max_length=200)
+        mailing_address = _text(_("通信地址"), max_length=200)
+        home_address = _text(_("家庭地址"), max_length=200)
+        phone = _text(_("联系电话"), max_length=20, validator=colander.Regex(
+            PHONE_PATTERN, _("请填写11位手机号或带区号的固定电话")))
+        postcode = _text(_("邮政编码"), max_length=6, validator=colander.Regex(
+            r"^\d{6}$", _("邮政编码应为6位数字")))
+        email = colander.SchemaNode(Stripped(), title=_("电子信箱"), missing="",
+                                    validator=colander.Email(_("电子信箱格式不正确")))
+        # -- circumstances
+        only_child = _flag(_("独生子女"))
+        preschool = _flag(_("受过学前教育"))
+        left_behind = _select(_("留守儿童"), codes.LEFT_BEHIND, default="0")
+        migrant_child = _flag(_("进城务工人员随迁子女"))
+        orphan = _flag(_("孤儿"))
+        martyr_child = _flag(_("烈士或优抚子女"))
+        needs_aid = _flag(_("需要申请资助"))
+        boarding_subsidy = _flag(_("享受一补"))
+        bought_place = _flag(_("政府购买学位"))
+        school_bus = _flag(_("乘坐校车"))
+        distance_km = colander.SchemaNode(
+            colander.Float(), title=_("上下学距离（公里）"), missing=None,
+            validator=colander.Range(0, 300, min_err=_("距离不能为负"), max_err=_("距离不能超过 ${max} 公里")))
+        commute_mode = _select(_("上下学方式"), codes.COMMUTE_MODE, required=False)
+        # -- primary guardian
+        guardian_name = _text(_("监护人姓名"), required=False, max_length=40)
+        guardian_relation = _select(_("监护人关系"), codes.RELATION, required=False)
+        guardian_id_number = _text(_("监护人身份证号"), required=False, max_length=30,
+                                   description=_("学生无证件号码时必填"))
+        guardian_phone = _text(_("监护人电话"), required=False, max_length=20, validator=colander.Regex(
+            PHONE_PATTERN, _("请填写11位手机号或带区号的固定电话")))
 
-    schema = StudentIdentity(validator=_identity_validator, preparer=_prepare)
-    return schema
+    return StudentRecord(validator=_identity_validator, preparer=_prepare)
 
 
 def without_sensitive(schema):
     """The same schema minus the ID fields, for editors who may not see them."""
-    return without(schema, "id_type", "id_number", "registry_no")
+    return without(schema, "id_type", "id_number", "registry_no", "current_address", "mailing_address",
+                   "home_address", "phone", "email", "health", "disability", "guardian_id_number",
+                   "guardian_phone")

@@ -206,7 +206,50 @@ def pupil(rng, county, cohort, first_grade, used):
     values = {"name": chinese_name(rng, gender, surname), "gender": gender, "birth_date": born,
               "ethnicity": _ETHNICITIES.pick(rng), "id_type": "1", "id_number": number,
               "registry_no": idnumbers.registry_no_from_id(number)}
+    values.update(record_details(rng, county, cohort, first_grade, surname, used))
     return values, surname
+
+
+def guardian_id(rng, county, born, used):
+    """A father's valid ID: his county's code if it existed when he was born, else the city's or province's."""
+    for place in (county, county[:4] + "00", county[:2] + "0000"):
+        number = resident_id(rng, place, born, "1", used)
+        try:
+            return idnumbers.validate_resident_id(number)
+        except idnumbers.IdError:
+            used.discard(number)
+    raise ValueError("no valid birthplace code for %s in %s" % (county, born.year))
+
+
+_STREETS = "人民路 解放路 中山路 建设路 文化路 和平路 新华路 学院路 江滨路 东风路".split()
+
+
+def record_details(rng, county, cohort, first_grade, surname, used):
+    """The rest of a believable record: places, household, enrolment, contact, circumstances, guardian."""
+    place = divisions.name_of(county) or county
+    address = "%s%s%d号%d幢%d室" % (place, rng.choice(_STREETS), rng.randrange(1, 400),
+                                   rng.randrange(1, 30), rng.randrange(101, 1800))
+    senior = first_grade >= 10
+    left_behind = rng.choices("012", weights=(90, 7, 3))[0]
+    disabled = rng.random() < 0.01
+    father_born = datetime.date(cohort - first_grade - rng.randrange(24, 40), rng.randrange(1, 13), rng.randrange(1, 29))
+    return {
+        "birthplace": county, "native_place": county, "nationality": "CHN", "hmt_status": "00",
+        "health": "50" if disabled else rng.choices(("10", "20", "30"), weights=(92, 6, 2))[0],
+        "disability": rng.choice("1234567") if disabled else "",
+        "household_place": county, "household_type": rng.choice("12"),
+        "enrolled_on": "%d09" % cohort, "enrolment_mode": "21" if senior else "11",
+        "attendance_mode": rng.choices("12", weights=(50, 50) if senior else (90, 10))[0],
+        "current_address": address, "mailing_address": address, "home_address": address,
+        "phone": "1%d%09d" % (rng.choice((3, 5, 7, 8, 9)), rng.randrange(10**9)),
+        "postcode": "3%05d" % rng.randrange(10**5),
+        "only_child": rng.random() < 0.4, "left_behind": left_behind,
+        "migrant_child": left_behind == "0" and rng.random() < 0.08, "orphan": rng.random() < 0.002,
+        "needs_aid": rng.random() < 0.05, "school_bus": rng.random() < 0.1,
+        "guardian_name": chinese_name(rng, "1", surname), "guardian_relation": "11",
+        "guardian_id_number": guardian_id(rng, county, father_born, used),
+        "guardian_phone": "1%d%09d" % (rng.choice((3, 5, 7, 8, 9)), rng.randrange(10**9)),
+    }
 
 
 # -- writing -------------------------------------------------------------------

@@ -123,7 +123,27 @@ def build_tree(site, registry):
             "class_a": ca, "class_b": cb, "pupil_a": pa, "pupil_b": pb}
 
 
+# The record's other required fields, as a form posts them.
+RECORD_FORM = {
+    "birthplace": "110105", "native_place": "110105", "nationality": "CHN", "hmt_status": "00",
+    "health": "10", "household_place": "110105", "household_type": "2", "enrolled_on": "202409",
+    "enrolment_mode": "11", "attendance_mode": "1", "current_address": "北京市朝阳区光华路1号",
+    "mailing_address": "北京市朝阳区光华路1号", "home_address": "北京市朝阳区光华路1号",
+    "phone": "13800138000", "postcode": "100020", "left_behind": "0",
+}
+
+
+def student_form(**values):
+    """Everything the student form needs, as strings, with ``values`` on top."""
+    form = dict(RECORD_FORM, name="李明", gender="1", birth_date="2017-03-12", ethnicity="01",
+                id_type="1", id_number="110105201703120038")
+    form.update(values)
+    return form
+
+
 def student_values(id_number, name, gender):
+    """An appstruct for content.create: the form's values, deserialised."""
     from xueji_site.idnumbers import birth_date_of
-    return {"name": name, "gender": gender, "birth_date": birth_date_of(id_number), "ethnicity": "01",
-            "id_type": "1", "id_number": id_number, "registry_no": "G" + id_number}
+    values = dict(RECORD_FORM, name=name, gender=gender, birth_date=birth_date_of(id_number), ethnicity="01",
+                  id_type="1", id_number=id_number, registry_no="G" + id_number)
+    return values

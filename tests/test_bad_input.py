@@ -4,10 +4,17 @@ import re
 import pytest
 from pyramid.threadlocal import get_current_registry
 
-from .conftest import PASSWORD, add_user, build_tree, open_site, resolve
+from .conftest import PASSWORD, add_user, build_tree, open_site, resolve, student_form
 
-STUDENT = {"name": "张三", "gender": "1", "birth_date": "2017-03-12", "ethnicity": "01",
-           "id_type": "1", "id_number": "110105201703120038"}
+STUDENT = student_form(name="张三")
+
+
+def _with_check(body):
+    from stdnum.cn import ric
+    return body + ric.calc_check_digit(body + "0")
+
+
+_older = _with_check("11010520090312003")  # 17 on 1 September 2026: too old for grade 3
 
 
 @pytest.fixture
@@ -53,6 +60,19 @@ def _field_error(page, field):
     ({"id_type": "A", "id_number": "E12345678", "registry_no": "J110105201703120039"}, "校验码不正确"),
     ({"name": "<script>alert(1)</script>"}, "姓名只能包含"),
     ({"birth_date": "not-a-date"}, "日期"),
+    ({"id_type": "Z", "id_number": "", "registry_no": "L110105201703124821"}, "必须填写监护人身份证号"),
+    ({"guardian_id_number": "110105198001010016", "guardian_name": ""}, "须填写监护人姓名"),
+    ({"health": "50"}, "须选择残疾类型"),
+    ({"disability": "4"}, "健康状况应为“残疾”"),
+    ({"id_number": _older, "birth_date": "2009-03-12"}, "与所在年级不符"),
+    ({"enrolled_on": "201601"}, "不能早于出生日期"),
+    ({"enrolled_on": "2024-9"}, "入学年月应为6位"),
+    ({"phone": "12345"}, "手机号"),
+    ({"postcode": "10002"}, "6位数字"),
+    ({"birthplace": "999999"}, "不是已知的"),
+    ({"nationality": "china"}, "三位字母代码"),
+    ({"distance_km": "-3"}, "距离不能为负"),
+    ({"home_address": ""}, "必需"),
 ])
 def test_invalid_student_is_refused_with_a_message(app, browser, admin, changes, message):
     before = _counts(app)

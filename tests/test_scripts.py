@@ -329,3 +329,24 @@ def test_demo_places_are_valid_for_every_birth_year_it_draws():
             for born in (oldest, newest):
                 validate_resident_id(demo.resident_id(rng, county, born, "2", set()),
                                      today=datetime.date(year + 10, 1, 1))
+
+
+def test_demo_records_pass_the_record_schema(demo_site):
+    """Every demo pupil, serialised and read back through the form's own schema, is valid:
+    the demo holds complete, consistent records (not just valid ID numbers)."""
+    import colander
+    from xueji_site import content
+    from xueji_site import types  # noqa: F401  (registers the content types)
+    directory, _, _ = demo_site
+    with opened(directory) as site:
+        problems = []
+        for student in pupils(site):
+            schema = content.get("Student").schema(None, student, False)
+            schema = schema.bind(request=None, context=student, adding=False)
+            values = {node.name: getattr(student, node.name) for node in schema.children
+                      if node.name != "csrf_token" and getattr(student, node.name) not in (None, "")}
+            try:
+                schema.deserialize(schema.serialize(values))
+            except colander.Invalid as exc:
+                problems.append((student.name, exc.asdict()))
+        assert problems == []

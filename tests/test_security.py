@@ -11,6 +11,7 @@ from .conftest import add_user, build_tree, open_site, resolve
 # Views that anyone may reach, by (context class name or route, view name).
 PUBLIC = {
     ("Site", "login"), ("Site", "logout"), ("Site", "language"),
+    ("Site", "totp"), ("Site", "privacy"),  # the second-factor step; the privacy notice
     ("static", ""), ("static-deform", ""),
 }
 
@@ -62,30 +63,33 @@ def test_default_permission_denies_a_view_without_one(app):
 # Written out here on purpose, independently of security.MATRIX: this table is
 # the policy as a person states it; the code must agree with it.
 V, R, S, A, E, D, SH = P.VIEW, P.VIEW_RECORD, P.VIEW_SENSITIVE, P.ADD, P.EDIT, P.DELETE, P.SHARE
+AS, AB = P.APPROVE_SCHOOL, P.APPROVE_BUREAU
 EXPECTED = {
     # role, granted at: {node: permissions there}
     ("bureau_admin", "county_a"): {
         "province": set(), "county_a": {V, A, E, SH}, "school_a": {V, A, E, D, SH},
-        "class_a": {V, A, E, D, SH}, "pupil_a": {V, R, S, E, D, SH}, "school_b": set(), "pupil_b": set()},
-    ("principal", "school_a"): {
-        "county_a": set(), "school_a": {V, SH}, "class_a": {V, SH}, "pupil_a": {V, R, S, SH},
+        "class_a": {V, A, E, D, SH}, "pupil_a": {V, R, S, A, E, D, SH, AB}, "member_a": {V, R, S, E, D},
         "school_b": set(), "pupil_b": set()},
+    ("principal", "school_a"): {
+        "county_a": set(), "school_a": {V, SH}, "class_a": {V, SH}, "pupil_a": {V, R, S, SH, AS},
+        "member_a": {V, R, S}, "school_b": set(), "pupil_b": set()},
     ("school_registrar", "school_a"): {
         "county_a": set(), "school_a": {V, A, E, SH}, "class_a": {V, A, E, D, SH},
-        "pupil_a": {V, R, S, E, D, SH}, "school_b": set(), "pupil_b": set()},
+        "pupil_a": {V, R, S, A, E, D, SH}, "member_a": {V, R, S, E, D}, "school_b": set(), "pupil_b": set()},
     ("head_teacher", "class_a"): {
-        "school_a": set(), "class_a": {V}, "pupil_a": {V, R, E}, "class_b": set(), "pupil_b": set()},
+        "school_a": set(), "class_a": {V}, "pupil_a": {V, R, A, E}, "member_a": {V, R, E, D},
+        "class_b": set(), "pupil_b": set()},
     ("teacher", "class_a"): {
-        "school_a": set(), "class_a": {V}, "pupil_a": {V}, "pupil_b": set()},
+        "school_a": set(), "class_a": {V}, "pupil_a": {V}, "member_a": {V}, "pupil_b": set()},
     ("guardian", "pupil_a"): {
-        "class_a": set(), "pupil_a": {V, R, S}, "pupil_b": set()},
+        "class_a": set(), "pupil_a": {V, R, S}, "member_a": {V, R, S}, "pupil_b": set()},
     ("auditor", "site"): {
         "site": {P.AUDIT, P.ACCOUNT}, "province": set(), "school_a": set(), "pupil_a": set()},
     ("sysadmin", "site"): {
         "site": {V, A, E, SH, P.MANAGE_USERS, P.ACCOUNT}, "province": {V, A, E, D, SH},
-        "school_b": {V, A, E, D, SH}, "pupil_b": {V, R, S, E, D, SH}},
+        "school_b": {V, A, E, D, SH}, "pupil_b": {V, R, S, A, E, D, SH}, "member_a": {V, R, S, E, D}},
     ("security_admin", "site"): {
-        "site": {V, SH, P.MANAGE_USERS, P.ACCOUNT}, "school_a": {V, SH}, "pupil_a": {V, SH}},
+        "site": {V, SH, P.MANAGE_USERS, P.ACCOUNT}, "school_a": {V, SH}, "pupil_a": {V, SH}, "member_a": {V}},
 }
 
 
@@ -95,6 +99,9 @@ def tree(app):
     from pyramid.traversal import resource_path
     with open_site(app) as site:
         nodes = dict(build_tree(site, get_current_registry()), site=site)
+        nodes["member_a"] = content.create("FamilyMember", nodes["pupil_a"], {
+            "name": "李父", "relation": "11", "is_guardian": True, "id_number": "110105198001010016",
+            "phone": "13800000000"}, get_current_registry())
         return {name: resource_path(node) for name, node in nodes.items()}
 
 
@@ -116,8 +123,10 @@ def test_every_content_type_has_matrix_rows():
 
 def test_matrix_view_is_inherited_downwards():
     """A role that may view a node may view every node type below it (catalog scoping relies on it)."""
-    below = {"Site": ["Bureau", "School", "SchoolClass", "Student"], "Bureau": ["School", "SchoolClass", "Student"],
-             "School": ["SchoolClass", "Student"], "SchoolClass": ["Student"], "Student": []}
+    below = {"Site": ["Bureau", "School", "SchoolClass", "Student", "FamilyMember"],
+             "Bureau": ["School", "SchoolClass", "Student", "FamilyMember"],
+             "School": ["SchoolClass", "Student", "FamilyMember"], "SchoolClass": ["Student", "FamilyMember"],
+             "Student": ["FamilyMember"], "FamilyMember": []}
     for type_name, roles in security.MATRIX.items():
         for role, perms in roles.items():
             if P.VIEW in perms:

@@ -1,6 +1,6 @@
 """The foundation's end-to-end path: log in, build the tree down to a student
 through the generated forms, edit the student, find the change in the audit log."""
-from .conftest import add_user, open_site, resolve
+from .conftest import add_user, open_site, resolve, student_form
 
 
 def _add(browser, url, values):
@@ -24,32 +24,32 @@ def test_build_tree_edit_student_and_audit(app, browser):
     assert "小学" in page.text
     page = _add(browser, "/110000/110105/2111000001/add?type=SchoolClass", {"cohort": "2024", "number": "3"})
     assert "2024级3班" in page.text
-    record = _add(browser, "/110000/110105/2111000001/2024-03/add?type=Student", {
-        "name": "李明", "gender": "1", "birth_date": "2017-03-12", "ethnicity": "01",
-        "id_type": "1", "id_number": "110105201703120038"})
+    record = _add(browser, "/110000/110105/2111000001/2024-03/add?type=Student", student_form())
     assert "李明" in record.text
     assert "G110105201703120038" in record.text  # derived 学籍号, shown in full to a sysadmin
     student_url = record.request.path
 
     form = browser.get(student_url + "edit").forms["xueji-form"]
-    assert form["name"].value == "李明"
-    form["name"] = "李明明"
+    assert form["specialty"].value == ""
+    form["specialty"] = "围棋"
+    form["phone"] = "13912345678"
     page = form.submit("save", status=303).follow()
-    assert "李明明" in page.text
+    assert "围棋" in page.text and "13912345678" in page.text
 
     with open_site(app) as site:
         student = resolve(site, student_url)
-        assert student.name == "李明明"
+        assert student.specialty == "围棋" and student.phone == "13912345678"
         assert student.registry_no == "G110105201703120038"
         entries = site.audit.newest(lambda e: e.action == "modify" and e.path == student_url.rstrip("/"))
         assert len(entries) == 1
-        assert ("name", "李明 → 李明明") in entries[0].detail
+        assert ("specialty", " → 围棋") in entries[0].detail
+        assert ("phone", "138****8000 → 139****5678") in entries[0].detail  # masked in the log
         assert entries[0].login == "admin"
 
     browser.logout()
     browser.login("auditor1")
     log = browser.get("/audit?action=modify")
-    assert "李明 → 李明明" in log.text
+    assert "→ 围棋" in log.text and "13912345678" not in log.text
     # the auditor reads the log and nothing else
     browser.get("/110000/110105/2111000001/2024-03/", status=403)
     browser.get(student_url, status=403)

@@ -9,8 +9,8 @@ from pyramid.view import view_config
 from xueji_site import audit, catalog, content, permissions as P
 from xueji_site.folder import Container, NameError_
 from xueji_site.i18n import _
-from xueji_site.idnumbers import mask
-from xueji_site.resources import Site, Student
+from xueji_site.idnumbers import mask_field
+from xueji_site.resources import FamilyMember, Node, Site, Student
 from xueji_site.schemas.student import without_sensitive
 from .tables import cell, download
 
@@ -83,9 +83,11 @@ def _export(context, request, type_name, sort, reverse):
     return download(rows, [t(c[1]) for c in ct.columns], "%s-%s" % (context.__name__ or "root", ct.name), fmt)
 
 
-def _bound_schema(request, context, ct, adding):
+def _bound_schema(request, context, ct, adding, editing=False):
+    """The type's schema bound to this request; an edit form leaves out the
+    sensitive fields the user may not see (display masks them instead)."""
     schema = ct.schema(request, context, adding)
-    if ct.sensitive and not adding and not request.has_permission(P.VIEW_SENSITIVE, context):
+    if ct.sensitive and editing and not request.has_permission(P.VIEW_SENSITIVE, context):
         schema = without_sensitive(schema)
     return schema.bind(request=request, context=context, adding=adding)
 
@@ -95,7 +97,7 @@ def _display(request, ct, schema, obj, node_name, value):
     t = request.localizer.translate
     node = schema[node_name]
     if node_name in ct.sensitive and not request.has_permission(P.VIEW_SENSITIVE, obj):
-        return mask(value or "")
+        return mask_field(node_name, value)
     widget = node.widget
     if isinstance(widget, deform.widget.SelectWidget):
         shown = dict(widget.values).get(value, value or "")
@@ -125,7 +127,127 @@ def student_record(context, request):
     """The full record: every view of it is audited."""
     audit.log(request, "view-record", context)
     request.response.cache_control = "no-store"
-    return {"details": _details(context, request)}
+    family_type = content.get("FamilyMember")
+    return {"details": _details(context, request),
+            "family": _section(request, context, family_type, 1, "title", False),
+            "history": _history_rows(context, request),
+            "change": _pending(context, request)}
+
+
+CARD_SECTIONS = (
+    (_("基本信息"), ("name", "former_name", "gender", "birth_date", "birthplace", "native_place", "ethnicity",
+                 "nationality", "id_type", "id_number", "id_valid_until", "registry_no", "hmt_status",
+                 "political_status", "health", "disability", "inclusive")),
+    (_("户籍与学籍"), ("household_place", "household_type", "specialty", "provincial_no", "seat_no",
+                    "enrolled_on", "enrolment_mode", "attendance_mode", "source")),
+    (_("联系方式"), ("current_address", "mailing_address", "home_address", "phone", "postcode", "email")),
+    (_("其他情况"), ("only_child", "preschool", "left_behind", "migrant_child", "orphan", "martyr_child",
+                  "needs_aid", "boarding_subsidy", "bought_place", "school_bus", "distance_km", "commute_mode")),
+    (_("监护人"), ("guardian_name", "guardian_relation", "guardian_id_number", "guardian_phone")),
+)
+
+
+@view_config(context=Student, name="card", permission=P.VIEW_RECORD, renderer="templates/card.pt")
+def student_card(context, request):
+    """The A4 学籍卡: every field, grouped, masked as on screen; audited like any full read."""
+    import datetime
+    audit.log(request, "view-record", context, via="card")
+    t = request.localizer.translate
+    ct = content.type_of(context)
+    schema = _bound_schema(request, context, ct, adding=False)
+    sections = []
+    for title, names in CARD_SECTIONS:
+        rows = [(t(schema[n].title), _card_value(request, ct, schema, context, n)) for n in names if n in schema]
+        sections.append((t(title), rows))
+    family_type = content.get("FamilyMember")
+    return {"sections": sections, "placement": [(t(k), cell(v, t)) for k, v in ct.derived(context).items()],
+            "family": _section(request, context, family_type, 1, "title", False),
+            "printed": datetime.date.today().isoformat()}
+
+
+def _card_value(request, ct, schema, obj, name):
+    value = getattr(obj, name, None)
+    if isinstance(value, bool):
+        return request.localizer.translate(_("是") if value else _("否"))
+    return _display(request, ct, schema, obj, name, value)
+
+
+@view_config(context=FamilyMember, name="", permission=P.VIEW_RECORD, renderer="templates/record.pt")
+def member_record(context, request):
+    audit.log(request, "view-record", context)
+    return {"details": _details(context, request), "family": None, "history": [], "change": None}
+
+
+def _history_rows(context, request):
+    import datetime
+    from xueji_site import history
+    t = request.localizer.translate
+    ct = content.type_of(context)
+    schema = _bound_schema(request, context, ct, adding=False)
+    titles = {node.name: t(node.title) for node in schema.children}
+    rows = []
+    for when, _userid, login, kind, changes, note in history.entries(context):
+        shown = ["%s: %s → %s" % (titles.get(f, f), before, after) for f, before, after in changes]
+        rows.append((datetime.datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M"), login,
+                     t(HISTORY_KINDS.get(kind, kind)), shown, note))
+    return rows
+
+
+HISTORY_KINDS = {"create": _("建立学籍"), "modify": _("修改"), "move": _("移动"),
+                 "change-requested": _("提交关键信息变更"), "change-approved-school": _("学校审核通过"),
+                 "change-rejected": _("变更被驳回"), "change-withdrawn": _("变更已撤回")}
+
+
+def _pending(context, request):
+    from xueji_site import review
+    change = context.pending_change
+    if change is None:
+        return None
+    t = request.localizer.translate
+    ct = content.type_of(context)
+    schema = _bound_schema(request, context, ct, adding=False)
+    proposed = change.proposed()
+    rows = []
+    for name in change.fields:
+        if name in schema:
+            rows.append((t(schema[name].title), _display(request, ct, schema, context, name, getattr(context, name)),
+                         _display(request, ct, schema, context, name, proposed[name])))
+    stage_permission = P.APPROVE_SCHOOL if change.state == review.SCHOOL else P.APPROVE_BUREAU
+    may_decide = bool(request.has_permission(stage_permission, context))
+    return {"state": t(review.STATE_LABELS[change.state]), "rows": rows, "by": change.requested_by[1],
+            "reason": change.reason, "may_decide": may_decide,
+            "may_withdraw": request.user is not None and change.requested_by[0] == request.user.userid}
+
+
+@view_config(context=Student, name="review", request_method="POST", permission=P.VIEW_RECORD)
+def review_action(context, request):
+    """Approve, reject or withdraw the pending key-field change."""
+    from pyramid.httpexceptions import HTTPForbidden
+    from xueji_site import review
+    t = request.localizer.translate
+    change = context.pending_change
+    action = request.POST.get("action")
+    if change is None or not change.open:
+        request.session.flash(t(_("没有待审核的变更申请")))
+        return HTTPSeeOther(request.resource_url(context))
+    stage_permission = P.APPROVE_SCHOOL if change.state == review.SCHOOL else P.APPROVE_BUREAU
+    if action in ("approve", "reject") and not request.has_permission(stage_permission, context):
+        raise HTTPForbidden()
+    try:
+        if action == "approve":
+            review.approve(context, request.user, change.state)
+        elif action == "reject":
+            review.reject(context, request.user, request.POST.get("reason", ""))
+        elif action == "withdraw":
+            review.withdraw(context, request.user)
+        else:
+            raise HTTPBadRequest()
+    except review.ReviewError as exc:
+        request.session.flash(t(exc.args[0]))
+        return HTTPSeeOther(request.resource_url(context))
+    audit.log(request, "review-" + action, context, state=change.state)
+    request.session.flash(t(_("已处理：${state}", mapping={"state": t(review.STATE_LABELS[change.state])})))
+    return HTTPSeeOther(request.resource_url(context))
 
 
 def _form(request, schema, label):
@@ -165,13 +287,17 @@ def _name_taken(form, request):
     return form.render()
 
 
-@view_config(context=Container, name="edit", permission=P.EDIT, renderer="templates/form.pt")
-@view_config(context=Student, name="edit", permission=P.EDIT, renderer="templates/form.pt")
+@view_config(context=Node, name="edit", permission=P.EDIT, renderer="templates/form.pt")
 def edit(context, request):
     ct = content.type_of(context)
     if ct is None or ct.schema is None:
         raise HTTPNotFound()
-    schema = _bound_schema(request, context, ct, adding=False)
+    schema = _bound_schema(request, context, ct, adding=False, editing=True)
+    if ct.review_fields:
+        schema.add(colander.SchemaNode(
+            colander.String(), name="review_reason", title=_("变更理由"), missing="",
+            validator=colander.Length(0, 500), widget=deform.widget.TextAreaWidget(rows=2),
+            description=_("修改姓名、证件号码、性别、出生日期需经校长和教育局审核，请说明理由")))
     form = _form(request, schema, _("保存"))
     t = request.localizer.translate
     heading = t(_("编辑：${title}", mapping={"title": t(context.title)}))
@@ -181,21 +307,42 @@ def edit(context, request):
             appstruct = form.validate(request.POST.items())
         except deform.ValidationFailure as failure:
             return {"form": failure.render(), "heading": heading}
-        changes = content.modify(context, appstruct)
-        request.session.flash(t(_("已保存") if changes else _("没有修改")))
-        return HTTPSeeOther(request.resource_url(context))
+        return _save(context, request, ct, appstruct)
     current = {node.name: getattr(context, node.name, colander.null)
-               for node in schema.children if node.name != "csrf_token"}
-    if isinstance(context, Student):
+               for node in schema.children if node.name not in ("csrf_token", "review_reason")}
+    if isinstance(context, (Student, FamilyMember)):
         audit.log(request, "view-record", context, via="edit")
     return {"form": form.render(current), "heading": heading}
 
 
-@view_config(context=Container, name="delete", permission=P.DELETE, renderer="templates/delete.pt")
-@view_config(context=Student, name="delete", permission=P.DELETE, renderer="templates/delete.pt")
-def delete(context, request):
+def _save(context, request, ct, appstruct):
+    """Apply direct changes now; changes to review fields become a change request."""
+    from xueji_site import review
     t = request.localizer.translate
-    blocked = isinstance(context, Container) and len(context) > 0
+    reason = appstruct.pop("review_reason", "")
+    direct, reviewed = review.split_changes(context, appstruct, ct.review_fields)
+    messages = []
+    if reviewed:
+        try:
+            review.propose(context, reviewed, request.user, reason)
+            audit.log(request, "review-request", context, fields=sorted(reviewed))
+            messages.append(t(_("关键信息的修改已提交审核（校长、教育局依次审核）")))
+        except review.ReviewError as exc:
+            messages.append(t(exc.args[0]))
+    if direct:
+        content.modify(context, direct)
+        messages.append(t(_("已保存")))
+    for message in messages or [t(_("没有修改"))]:
+        request.session.flash(message)
+    return HTTPSeeOther(request.resource_url(context))
+
+
+@view_config(context=Node, name="delete", permission=P.DELETE, renderer="templates/delete.pt")
+def delete(context, request):
+    """Remove a node. A bureau, school or class must be empty first; a pupil's
+    record goes with its family members (one person's record)."""
+    t = request.localizer.translate
+    blocked = isinstance(context, Container) and not isinstance(context, Student) and len(context) > 0
     if request.method == "POST" and not blocked:
         parent = context.__parent__
         title = t(context.title)

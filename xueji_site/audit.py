@@ -91,10 +91,9 @@ def _text(value):
 
 def _shown(obj, field, value):
     """What the audit log keeps of a field's value: masked if it is sensitive."""
-    from .idnumbers import mask
-    sensitive = getattr(obj, "SENSITIVE", ())
-    if field in sensitive:
-        return mask(value or "")
+    from .idnumbers import mask_field
+    if field in getattr(obj, "SENSITIVE", ()):
+        return mask_field(field, value)
     return _text(value)
 
 

@@ -27,6 +27,7 @@ class ContentType:
     sensitive: tuple = ()  # fields sealed at rest and masked on screen
     icon: str = ""
     derived: Callable = field(default=lambda obj: {})  # extra read-only fields to show
+    review_fields: tuple = ()  # fields whose changes wait for approval (review.py)
 
 
 def register(content_type):
@@ -85,9 +86,9 @@ def create(type_name, parent, appstruct, registry=None):
     return obj
 
 
-def modify(obj, appstruct, registry=None):
+def modify(obj, appstruct, registry=None, note=""):
     """Apply ``appstruct`` to ``obj``; fire ObjectModified when something changed."""
     changes = apply_fields(obj, appstruct)
     if changes:
-        events.notify(events.ObjectModified(obj, changes), registry)
+        events.notify(events.ObjectModified(obj, changes, note), registry)
     return changes

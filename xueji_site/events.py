@@ -35,11 +35,14 @@ class ObjectMoved(_NodeEvent):
 
 
 class ObjectModified(_NodeEvent):
-    """``object``'s fields changed; ``changes`` maps field → (before, after)."""
+    """``object``'s fields changed; ``changes`` maps field → (before, after).
 
-    def __init__(self, obj, changes):
+    ``note`` says how, when it was not a plain edit (e.g. a reviewed change)."""
+
+    def __init__(self, obj, changes, note=""):
         super().__init__(obj)
         self.changes = changes
+        self.note = note
 
 
 class SecurityChanged(_NodeEvent):

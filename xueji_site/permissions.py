@@ -11,10 +11,13 @@ DELETE = "delete"              # remove a node
 SHARE = "share"                # grant and revoke local roles on a node
 MANAGE_USERS = "manage-users"  # create, lock and reset accounts
 AUDIT = "audit"                # read the audit log
+APPROVE_SCHOOL = "approve-school"  # first review of key-field changes (the principal)
+APPROVE_BUREAU = "approve-bureau"  # second review (a bureau above the school)
 ACCOUNT = "account"            # any logged-in user: change own password, see own places
 
 # A permission nobody is ever granted: the default for a view that names none,
 # so that forgetting a permission denies instead of opening the view to all.
 UNSET = "xueji.permission-not-declared"
 
-ALL = (VIEW, VIEW_RECORD, VIEW_SENSITIVE, ADD, EDIT, DELETE, SHARE, MANAGE_USERS, AUDIT, ACCOUNT)
+ALL = (VIEW, VIEW_RECORD, VIEW_SENSITIVE, ADD, EDIT, DELETE, SHARE, MANAGE_USERS, AUDIT, ACCOUNT,
+       APPROVE_SCHOOL, APPROVE_BUREAU)

@@ -151,28 +151,90 @@ class SchoolClass(Node, Container):
         return self.__name__ or ""
 
 
-class Student(Node, Persistent):
+class Student(Node, Container):
     """A pupil's record. Keyed by an opaque record id, never by an ID number.
 
     A G-form 学籍号 contains the resident ID number, so neither may appear in
     a URL or in clear in storage: both are sealed, and look-ups go through
-    keyed hashes (``id_hash``, ``registry_hash``).
+    keyed hashes (``id_hash``, ``registry_hash``). Addresses, phones, e-mail,
+    health and the guardian's ID are sealed too. Family members beyond the
+    primary guardian are child records (FamilyMember); the record's own
+    change history lives in ``history``.
+
+    Defaults are class attributes, so records made before a field existed
+    read it as empty without an evolve step.
     """
 
     content_type = "Student"
-    SENSITIVE = ("id_number", "registry_no")
+    SENSITIVE = ("id_number", "registry_no", "current_address", "mailing_address", "home_address",
+                 "phone", "email", "health", "guardian_id_number", "guardian_phone")
+    KEY_FIELDS = ("name", "id_number", "gender", "birth_date")
 
     id_number = Sealed("id_number")
     registry_no = Sealed("registry_no")
+    current_address = Sealed("current_address")
+    mailing_address = Sealed("mailing_address")
+    home_address = Sealed("home_address")
+    phone = Sealed("phone")
+    email = Sealed("email")
+    health = Sealed("health")
+    guardian_id_number = Sealed("guardian_id_number")
+    guardian_phone = Sealed("guardian_phone")
+
+    # identity
+    name = ""
+    former_name = ""
+    gender = ""
+    birth_date = None
+    birthplace = ""
+    native_place = ""
+    ethnicity = ""
+    nationality = "CHN"
+    id_type = codes.ID_TYPE_RESIDENT
+    id_valid_until = None
+    hmt_status = "00"
+    political_status = "13"
+    disability = ""
+    inclusive = False
+    # household
+    household_place = ""
+    household_type = ""
+    specialty = ""
+    # enrolment
+    provincial_no = ""
+    seat_no = ""
+    enrolled_on = ""
+    enrolment_mode = ""
+    attendance_mode = "1"
+    source = "1"
+    # contact
+    postcode = ""
+    # flags
+    only_child = False
+    preschool = False
+    left_behind = "0"
+    migrant_child = False
+    orphan = False
+    martyr_child = False
+    needs_aid = False
+    boarding_subsidy = False
+    bought_place = False
+    school_bus = False
+    distance_km = None
+    commute_mode = ""
+    # primary guardian (more family members are child records)
+    guardian_name = ""
+    guardian_relation = ""
+    # registry status (status changes come with their own workflow)
+    status = "enrolled"
+    # hashes for look-ups without clear numbers
+    id_hash = None
+    registry_hash = None
+    history = None
+    pending_change = None
 
     def __init__(self):
-        self.name = ""
-        self.gender = ""
-        self.birth_date = None
-        self.ethnicity = ""
-        self.id_type = codes.ID_TYPE_RESIDENT
-        self.id_hash = None
-        self.registry_hash = None
+        Container.__init__(self)
 
     def __setattr__(self, name, value):
         Persistent.__setattr__(self, name, value)
@@ -180,6 +242,35 @@ class Student(Node, Persistent):
             kind = "id" if name == "id_number" else "registry"
             blind = keyring().blind(kind, value) if value else None
             Persistent.__setattr__(self, kind + "_hash", blind)
+
+    @property
+    def title(self):
+        return self.name
+
+    @property
+    def pinyin(self):
+        from pypinyin import lazy_pinyin
+        return "".join(lazy_pinyin(self.name))
+
+
+class FamilyMember(Node, Persistent):
+    """A family member or further guardian of a pupil (a child of the Student)."""
+
+    content_type = "FamilyMember"
+    SENSITIVE = ("id_number", "address", "phone")
+
+    id_number = Sealed("fm_id_number")
+    address = Sealed("fm_address")
+    phone = Sealed("fm_phone")
+
+    name = ""
+    relation = ""
+    is_guardian = False
+    id_type = codes.ID_TYPE_RESIDENT
+    ethnicity = ""
+    household_place = ""
+    employer = ""
+    position = ""
 
     @property
     def title(self):

@@ -4,17 +4,23 @@ import secrets
 from . import codes, divisions
 from .content import ContentType, register
 from .i18n import _
-from .resources import Bureau, School, SchoolClass, Site, Student
+from .resources import Bureau, FamilyMember, School, SchoolClass, Site, Student
+from xueji_site.schemas.family import family_schema
 from xueji_site.schemas.student import student_schema
 from xueji_site.schemas.tree import bureau_schema, class_schema, school_schema
 
 
-def _student_key(appstruct, parent):
-    """Opaque, random, stable across transfers; never derived from an ID number."""
+def _child_key(prefix, parent):
+    """Opaque and random: never derived from a name or an ID number."""
     while True:
-        key = "s" + secrets.token_hex(6)
+        key = prefix + secrets.token_hex(6)
         if key not in parent:
             return key
+
+
+def _student_key(appstruct, parent):
+    """Stable across transfers: the record follows the pupil."""
+    return _child_key("s", parent)
 
 
 def _grade_label(obj):
@@ -73,4 +79,14 @@ register(ContentType(
              (lambda o: codes.label(codes.ETHNICITY, o.ethnicity), _("民族"))),
     sensitive=Student.SENSITIVE,
     derived=lambda o: _placement(o),
+    review_fields=Student.KEY_FIELDS,
+))
+
+register(ContentType(
+    name="FamilyMember", factory=FamilyMember, schema=family_schema, title=_("家庭成员"),
+    add_to=("Student",),
+    key=lambda a, parent: _child_key("f", parent),
+    columns=(("name", _("姓名")), (lambda o: codes.label(codes.RELATION, o.relation), _("关系")),
+             (lambda o: _("是") if o.is_guardian else _("否"), _("监护人"))),
+    sensitive=FamilyMember.SENSITIVE,
 ))

@@ -51,10 +51,17 @@ def _field_error(page, name):
 def _fill_student(form, id_number):
     form.locator("[name=name]").fill("李明")
     form.locator("select[name=gender]").select_option("1")
-    form.locator("input[type=date]").fill("2017-03-12")
+    form.locator("input[name=birth_date]").fill("2017-03-12")
     form.locator("select[name=ethnicity]").select_option("01")
     assert form.locator("select[name=id_type]").input_value() == "1"  # 居民身份证 by default
     form.locator("[name=id_number]").fill(id_number)
+    for name, value in (("birthplace", "110105"), ("native_place", "110105"), ("nationality", "CHN"),
+                        ("household_place", "110105"), ("enrolled_on", "202409"),
+                        ("current_address", "北京市朝阳区光华路1号"), ("mailing_address", "北京市朝阳区光华路1号"),
+                        ("home_address", "北京市朝阳区光华路1号"), ("phone", "13800138000"), ("postcode", "100020")):
+        form.locator("[name=%s]" % name).fill(value)
+    form.locator("select[name=household_type]").select_option("2")
+    form.locator("select[name=enrolment_mode]").select_option("11")
 
 
 def _main_text(page):
