@@ -171,8 +171,20 @@ def _check_unique(request, context, adding, value, errors):
             continue
         found = find_student_by_hash(request, kind, keyring().blind(kind, number))
         if found is not None and found is not me:
-            errors[field] = _("该号码已有学籍记录（一人一籍）；如学生转来，请办理转学")
+            errors[field] = _where_registered(request, found)
             return
+
+
+def _where_registered(request, found):
+    """Say where the existing record is, but only to someone who may see it."""
+    from xueji_site import permissions
+    if getattr(request, "has_permission", None) and request.has_permission(permissions.VIEW, found):
+        klass = found.__parent__
+        school = klass.__parent__
+        translate = request.localizer.translate
+        return _("该学生已在 ${school} ${klass} 注册学籍（一人一籍），不能重复注册",
+                 mapping={"school": school.title, "klass": translate(klass.title)})
+    return _("该号码已有学籍记录（一人一籍）；如学生转来，请办理转学")
 
 
 PHONE_PATTERN = r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(-\d{1,6})?)$"

@@ -97,8 +97,20 @@ def test_same_person_twice_is_refused_anywhere(app, browser, admin):
     before = _counts(app)
     page = _submit(browser, admin["class_a"] + "/add?type=Student",
                    dict(STUDENT, name="王芳", gender="2", birth_date="2017-05-06", id_number="110108201705060023"))
-    assert "已有学籍记录" in page.text
+    assert "已在 海淀第一小学 2024级1班 注册学籍" in page.text  # a sysadmin may see where
     assert _counts(app) == before
+
+
+def test_duplicate_message_hides_where_from_those_who_may_not_see(app, browser, admin):
+    from .conftest import Browser
+    with open_site(app) as site:
+        add_user(site, "reg-a", "school_registrar", at=resolve(site, admin["school_a"]))
+    registrar = Browser(app)
+    registrar.login("reg-a")
+    page = _submit(registrar, admin["class_a"] + "/add?type=Student",
+                   dict(STUDENT, name="王芳", gender="2", birth_date="2017-05-06", id_number="110108201705060023"))
+    assert "已有学籍记录" in page.text and "请办理转学" in page.text
+    assert "海淀" not in page.text
 
 
 @pytest.mark.parametrize("url,values,message", [

@@ -10,6 +10,7 @@ def includeme(config):
     config.include(".derivers")
     config.include(".headers")
     config.scan(".generic")
+    config.scan(".photos")
     config.scan(".auth")
     config.scan(".sharing")
     config.scan(".auditlog")

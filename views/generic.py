@@ -193,7 +193,7 @@ def _history_rows(context, request):
     return rows
 
 
-HISTORY_KINDS = {"create": _("建立学籍"), "modify": _("修改"), "move": _("移动"),
+HISTORY_KINDS = {"photo-changed": _("更换照片"), "photo-removed": _("删除照片"), "create": _("建立学籍"), "modify": _("修改"), "move": _("移动"),
                  "change-requested": _("提交关键信息变更"), "change-approved-school": _("学校审核通过"),
                  "change-rejected": _("变更被驳回"), "change-withdrawn": _("变更已撤回")}
 

@@ -27,16 +27,23 @@ class KeyRing:
     def seal(self, field, value):
         if value is None or value == "":
             return None
-        nonce = secrets.token_bytes(12)
-        body = self._aead.encrypt(nonce, value.encode("utf-8"), field.encode())
-        return _VERSION + nonce + body
+        return self.seal_bytes(field, value.encode("utf-8"))
 
     def open(self, field, blob):
+        return self.open_bytes(field, blob).decode("utf-8")
+
+    def seal_bytes(self, field, data):
+        if not data:
+            return None
+        nonce = secrets.token_bytes(12)
+        return _VERSION + nonce + self._aead.encrypt(nonce, bytes(data), field.encode())
+
+    def open_bytes(self, field, blob):
         if blob is None:
-            return ""
+            return b""
         if blob[:1] != _VERSION:
             raise ValueError("unknown ciphertext version")
-        return self._aead.decrypt(blob[1:13], blob[13:], field.encode()).decode("utf-8")
+        return self._aead.decrypt(blob[1:13], blob[13:], field.encode())
 
     def blind(self, kind, value):
         """A keyed hash of ``value`` for exact-match look-ups (hex)."""

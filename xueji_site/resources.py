@@ -232,9 +232,24 @@ class Student(Node, Container):
     registry_hash = None
     history = None
     pending_change = None
+    _sealed_photo = None
+    photo_consent = None  # (userid, login, when) of the guardian consent recorded for an under-14
 
     def __init__(self):
         Container.__init__(self)
+
+    @property
+    def has_photo(self):
+        return self._sealed_photo is not None
+
+    def photo(self):
+        """The stored JPEG (bytes), opened with the key."""
+        return keyring().open_bytes("photo", self._sealed_photo)
+
+    def set_photo(self, jpeg, consent=None):
+        """Store a prepared JPEG (photos.prepare) sealed; None removes it."""
+        self._sealed_photo = keyring().seal_bytes("photo", jpeg) if jpeg else None
+        self.photo_consent = consent if jpeg else None
 
     def __setattr__(self, name, value):
         Persistent.__setattr__(self, name, value)
