@@ -15,7 +15,7 @@ import xueji_site
 from xueji_site import content, crypto
 from xueji_site.site import get_site
 
-from ..conftest import Browser, add_user, base_settings, build_tree, open_site, student_values
+from ..conftest import RECORD_FORM, Browser, add_user, base_settings, build_tree, open_site, student_values
 
 pytestmark = pytest.mark.storage
 
@@ -165,7 +165,7 @@ def test_concurrent_edits_of_one_field_conflict(storage_uri, key_file):
             assert find_resource(site, paths["pupil_a"]).name == "李明一"
 
 
-def test_no_id_number_in_clear_at_rest(storage_uri, key_file):
+def test_no_sensitive_field_in_clear_at_rest(storage_uri, key_file):
     with running_app(key_file, storage_uri) as app:
         with open_site(app) as site:
             build_tree(site, app.registry)
@@ -181,3 +181,7 @@ def test_no_id_number_in_clear_at_rest(storage_uri, key_file):
         for secret in (id_number, "G" + id_number):
             for encoding in ("ascii", "utf-16-le", "utf-32-le"):
                 assert secret.encode(encoding) not in raw, (secret, encoding)
+    # the phone and the address of the record (build_tree fills them from RECORD_FORM)
+    for secret in (RECORD_FORM["phone"], RECORD_FORM["current_address"], "光华路"):
+        for encoding in ("utf-8", "utf-16-le", "utf-32-le"):
+            assert secret.encode(encoding) not in raw, (secret, encoding)
