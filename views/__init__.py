@@ -11,6 +11,7 @@ def includeme(config):
     config.include(".headers")
     config.scan(".generic")
     config.scan(".photos")
+    config.scan(".batch")
     config.scan(".auth")
     config.scan(".sharing")
     config.scan(".auditlog")

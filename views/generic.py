@@ -208,6 +208,10 @@ def _pending(context, request):
     schema = _bound_schema(request, context, ct, adding=False)
     proposed = change.proposed()
     rows = []
+    if change.moves_class:
+        school = context.__parent__.__parent__
+        target = school.get(proposed["klass"])
+        rows.append((t(_("班级")), t(context.__parent__.title), t(target.title) if target is not None else "?"))
     for name in change.fields:
         if name in schema:
             rows.append((t(schema[name].title), _display(request, ct, schema, context, name, getattr(context, name)),

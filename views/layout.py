@@ -69,6 +69,8 @@ class Layout:
             tabs.append((t(_("查看")), req.resource_url(ctx), view == ""))
         if ctx.content_type != "Site" and self.can(P.EDIT):
             tabs.append((t(_("编辑")), req.resource_url(ctx, "edit"), view == "edit"))
+        if ctx.content_type in ("School", "SchoolClass") and self.can(P.EDIT):
+            tabs.append((t(_("批量修改")), req.resource_url(ctx, "batch"), view == "batch"))
         if self.can(P.SHARE):
             tabs.append((t(_("权限")), req.resource_url(ctx, "sharing"), view == "sharing"))
         if ctx.content_type == "Site" and self.can(P.MANAGE_USERS):

@@ -45,6 +45,10 @@ class ChangeRequest(Persistent):
         return sorted(list(self._clear) + list(self._sealed))
 
     @property
+    def moves_class(self):
+        return CLASS in self._clear
+
+    @property
     def open(self):
         return self.state in (SCHOOL, BUREAU)
 
@@ -84,9 +88,25 @@ def approve(student, user, stage, registry=None):
         return request
     request.state = APPROVED
     _archive(student, request)
-    content.modify(student, request.proposed(), registry=registry,
-                   note="reviewed: %s → %s" % (request.requested_by[1], user.login))
+    proposed = request.proposed()
+    target = proposed.pop(CLASS, None)
+    if target is not None:
+        move_to_class(student, target, registry)
+    if proposed:
+        content.modify(student, proposed, registry=registry,
+                       note="reviewed: %s → %s" % (request.requested_by[1], user.login))
     return request
+
+
+CLASS = "klass"  # a pseudo-field: the key of another class of the same school
+
+
+def move_to_class(student, class_key, registry=None):
+    """Move the record (with its history and family) to another class of its school."""
+    school = student.__parent__.__parent__
+    if class_key not in school or class_key == student.__parent__.__name__:
+        raise ReviewError(_("目标班级不存在"))
+    student.__parent__.move(student.__name__, school[class_key], registry=registry)
 
 
 def reject(student, user, reason):
