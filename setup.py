@@ -26,6 +26,7 @@ REQUIRES = [
     "bcrypt>=4.0",
     "python-stdnum>=1.19",
     "pypinyin>=0.50",
+    "opencc-python-reimplemented>=0.1.7",  # traditional ↔ simplified in name search
     "openpyxl>=3.1",
     "defusedxml>=0.7",
     "cryptography>=42",

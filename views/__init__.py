@@ -18,3 +18,5 @@ def includeme(config):
     config.scan(".accounts")
     config.scan(".errors")
     config.scan(".language")
+    config.scan(".search")
+    config.scan(".reports")

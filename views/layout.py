@@ -69,6 +69,9 @@ class Layout:
             tabs.append((t(_("查看")), req.resource_url(ctx), view == ""))
         if ctx.content_type != "Site" and self.can(P.EDIT):
             tabs.append((t(_("编辑")), req.resource_url(ctx, "edit"), view == "edit"))
+        if ctx.content_type != "Student" and (self.can(P.VIEW) or (ctx.content_type == "Site" and self.user)):
+            tabs.append((t(_("查询")), req.resource_url(ctx, "search"), view == "search"))
+            tabs.append((t(_("统计")), req.resource_url(ctx, "reports"), view == "reports"))
         if ctx.content_type in ("School", "SchoolClass") and self.can(P.EDIT):
             tabs.append((t(_("批量修改")), req.resource_url(ctx, "batch"), view == "batch"))
         if self.can(P.SHARE):

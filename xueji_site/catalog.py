@@ -63,6 +63,123 @@ def disc_hashes(obj, default):
     return found or default
 
 
+# -- student discriminators: search and statistics --------------------------
+# Only students are indexed here (everything else gets ``default``). Fields a
+# report splits on always get a value ('' when unknown), so a field's postings
+# partition the students and a count can be taken as a remainder.
+
+STUDENT = "Student"
+
+
+def _student(obj):
+    return getattr(obj, "content_type", None) == STUDENT
+
+
+def _place(obj):
+    """(level, cohort) of the pupil's class and school, or None outside a class."""
+    klass = getattr(obj, "__parent__", None)
+    school = getattr(klass, "__parent__", None)
+    cohort = getattr(klass, "cohort", None)
+    if cohort is None or getattr(school, "content_type", None) != "School":
+        return None
+    return school.level, int(cohort)
+
+
+def stage_key(level, cohort):
+    """The ``stage`` index value: school level and cohort (never the grade,
+    which changes every 1 September; grades become cohorts at query time)."""
+    return "%s:%04d" % (level, cohort)
+
+
+def disc_stage(obj, default):
+    place = _place(obj) if _student(obj) else None
+    return stage_key(*place) if place else default
+
+
+def _field(name, empty=""):
+    def discriminate(obj, default):
+        if not _student(obj):
+            return default
+        value = getattr(obj, name, None)
+        return empty if value is None else str(value)
+    return discriminate
+
+
+def disc_gender(obj, default):
+    return _field("gender")(obj, default)
+
+
+def disc_ethnicity(obj, default):
+    return _field("ethnicity")(obj, default)
+
+
+def disc_status(obj, default):
+    return _field("status", "enrolled")(obj, default) or "enrolled"
+
+
+def disc_enrolled(obj, default):
+    """Enrolment year (int) from ``enrolled_on`` (YYYYMM); 0 when unknown."""
+    if not _student(obj):
+        return default
+    value = str(getattr(obj, "enrolled_on", "") or "")
+    return int(value[:4]) if value[:4].isdigit() else 0
+
+
+FLAGS = ("left_behind", "left_behind_both", "migrant", "orphan", "disabled",
+         "only_child", "boarding", "hmt")
+
+
+def student_flags(obj):
+    """The yes/no facts a pupil has, as keywords (absent flag: "no")."""
+    left = str(getattr(obj, "left_behind", "0") or "0")
+    found = {
+        "left_behind": left in ("1", "2"),
+        "left_behind_both": left == "2",
+        "migrant": bool(getattr(obj, "migrant_child", False)),
+        "orphan": bool(getattr(obj, "orphan", False)),
+        "disabled": bool(getattr(obj, "disability", "") or ""),
+        "only_child": bool(getattr(obj, "only_child", False)),
+        "boarding": str(getattr(obj, "attendance_mode", "1")) == "2",
+        "hmt": (getattr(obj, "hmt_status", "00") or "00") != "00",
+    }
+    return [flag for flag in FLAGS if found[flag]]
+
+
+def disc_flags(obj, default):
+    if not _student(obj):
+        return default
+    return student_flags(obj) or default
+
+
+def disc_text(obj, default):
+    """Search tokens of a pupil's name: substrings, pinyin, initials."""
+    if not _student(obj):
+        return default
+    from .search import name_tokens
+    return name_tokens(getattr(obj, "name", "") or "") or default
+
+
+SEARCH_INDEXES = {
+    "stage": lambda: FieldIndex(disc_stage),
+    "gender": lambda: FieldIndex(disc_gender),
+    "ethnicity": lambda: FieldIndex(disc_ethnicity),
+    "status": lambda: FieldIndex(disc_status),
+    "enrolled": lambda: FieldIndex(disc_enrolled),
+    "flags": lambda: KeywordIndex(disc_flags),
+    "text": lambda: KeywordIndex(disc_text),
+}
+
+
+def add_search_indexes(catalog):
+    """Add the search indexes a catalog lacks; return their names."""
+    added = []
+    for name, factory in SEARCH_INDEXES.items():
+        if name not in catalog:
+            catalog[name] = factory()
+            added.append(name)
+    return added
+
+
 def make_catalog():
     catalog = Catalog()
     catalog["content_type"] = FieldIndex(disc_type)
@@ -74,6 +191,7 @@ def make_catalog():
     catalog["modified"] = FieldIndex(disc_modified)
     catalog["code"] = FieldIndex(disc_code)
     catalog["hashes"] = KeywordIndex(disc_hashes)
+    add_search_indexes(catalog)
     return catalog
 
 
@@ -166,21 +284,53 @@ def includeme(config):
 
 # -- queries ---------------------------------------------------------------
 
+class _System:
+    """The operator of a console script: sees the whole tree, unscoped."""
+
+    def __repr__(self):
+        return "SYSTEM"
+
+
+SYSTEM = _System()
+
+
+def scope_paths(site, user):
+    """Paths of the subtrees where ``user`` may view (sorted, maybe empty)."""
+    from .security import view_scope
+    if user is SYSTEM:
+        return ["/"]
+    return sorted({resource_path(node) for node in view_scope(site, user) if find_root(node) is site})
+
+
 def scope_query(site, user):
     """A query matching what ``user`` may view, or None when nothing."""
-    from .security import view_scope
-    paths = sorted({resource_path(node) for node in view_scope(site, user) if find_root(node) is site})
+    paths = scope_paths(site, user)
     if not paths:
         return None
     return Any(site.catalog["ancestors"], paths)
 
 
 def scoped(site, user, query):
-    """``query`` limited to the user's viewing scope (None: no results)."""
-    scope = scope_query(site, user)
-    if scope is None:
+    """``query`` limited to the user's viewing scope (None: no results).
+
+    A user who may view the root sees everything: the query is returned as
+    it is, sparing an intersection with every document.
+    """
+    paths = scope_paths(site, user)
+    if not paths:
         return None
-    return And(query, scope)
+    if "/" in paths:
+        return query
+    return And(query, Any(site.catalog["ancestors"], paths))
+
+
+def scoped_ids(site, user, query):
+    """The docids of ``scoped(query)``: a BTrees set (read-only) or ()."""
+    query = scoped(site, user, query)
+    if query is None:
+        return ()
+    ids = query.execute().ids
+    return ids if ids is not None else ()
 
 
 def children(site, user, parent, content_type=None, sort="title", reverse=False, offset=0, limit=50):

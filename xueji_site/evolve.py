@@ -15,8 +15,54 @@ def step_0001_initial(site):
     """The first shape: nothing to migrate, the bootstrap built it."""
 
 
+BATCH = 1000
+
+
+def step_0002_search_indexes(site, batch=BATCH, commit=True):
+    """Add the search and statistics indexes, then index every document.
+
+    Documents come from ``site.docmap`` (no walk of the tree); every
+    ``batch`` documents the work is committed and the cache trimmed, so
+    memory stays bounded. Indexing twice is harmless (hypatia reindexes).
+    """
+    from . import catalog
+    catalog.add_search_indexes(site.catalog)
+    # All of them, not only those just added: a run cut short re-runs whole.
+    indexes = [site.catalog[name] for name in catalog.SEARCH_INDEXES]
+    reindex(site, indexes, batch=batch, commit=commit)
+
+
+def reindex(site, indexes, batch=BATCH, commit=True, docids=None, progress=None):
+    """Index the documents ``docids`` (default: all) into ``indexes``."""
+    done = 0
+    for docid in list(site.docmap.keys()) if docids is None else docids:
+        obj = site.docmap.get(docid)
+        if obj is not None:
+            for index in indexes:
+                index.reindex_doc(docid, obj)
+        done += 1
+        if progress is not None:
+            progress(1)
+        if commit and done % batch == 0:
+            _checkpoint(site)
+    return done
+
+
+def _checkpoint(site):
+    """Commit in the site's own transaction manager and trim the cache."""
+    jar = site._p_jar
+    if jar is None:
+        return
+    manager = jar.transaction_manager
+    manager.commit()
+    if getattr(manager, "explicit", False):
+        manager.begin()  # an explicit manager (scripts, tests) has none until begun
+    jar.cacheGC()
+
+
 STEPS = [
     ("0001-initial", step_0001_initial),
+    ("0002-search-indexes", step_0002_search_indexes),
 ]
 
 LATEST = len(STEPS)

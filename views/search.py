@@ -1,0 +1,128 @@
+"""Student search under any node: keyword, conditions, pages, sorting, export.
+
+The form is posted (with its CSRF token); links for more pages repeat it
+as a query string, without a number keyword. At the root every logged-in user may search (the catalog scope limits the
+results to what they may see); below it the node's view permission is needed.
+"""
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.traversal import resource_path
+from pyramid.view import view_config
+
+from xueji_site import audit, codes, permissions as P, search
+from xueji_site.folder import Container
+from xueji_site.i18n import _
+from xueji_site.resources import Site
+from .tables import cell, download
+
+PAGE_SIZE = 50
+EXPORT_LIMIT = 100_000
+FLAG_LABELS = (
+    ("left_behind", _("留守儿童")), ("migrant", _("随迁子女")), ("disabled", _("残疾")),
+    ("orphan", _("孤儿")), ("only_child", _("独生子女")), ("boarding", _("住校")),
+)
+STATUS_LABELS = (("enrolled", _("在籍")),)
+FIELDS = ("q", "level", "grade", "gender", "ethnicity", "status", "enrolled") + tuple(f for f, _l in FLAG_LABELS)
+
+
+def _int(value, default, low=1, high=10**6):
+    try:
+        return max(low, min(high, int(value)))
+    except (TypeError, ValueError):
+        return default
+
+
+def read_form(params):
+    """The search form's values, cleaned: unknown codes are dropped."""
+    form = {name: (params.get(name) or "").strip()[:40] for name in FIELDS}
+    if form["level"] not in codes.LEVEL_GRADES:
+        form["level"] = ""
+    form["grade"] = str(_int(form["grade"], "", 1, 12)) if form["grade"] else ""
+    if form["gender"] not in dict(codes.GENDER):
+        form["gender"] = ""
+    if form["ethnicity"] not in dict(codes.ETHNICITY):
+        form["ethnicity"] = ""
+    form["enrolled"] = str(_int(form["enrolled"], "", 1900, 2100)) if form["enrolled"] else ""
+    for flag, _label in FLAG_LABELS:
+        if form[flag] not in ("0", "1"):
+            form[flag] = ""
+    return form
+
+
+def conditions_of(form):
+    found = {k: v for k, v in form.items() if k != "q" and v}
+    if "grade" in found:
+        found["grade"] = int(found["grade"])
+    return found
+
+
+COLUMNS = (_("姓名"), _("性别"), _("出生日期"), _("民族"), _("学校"), _("班级"), _("年级"))
+
+
+def student_row(student, t):
+    klass = student.__parent__
+    school = getattr(klass, "__parent__", None)
+    grade = search.grade_of(student)
+    return [cell(student.name, t), cell(codes.label(codes.GENDER, student.gender), t),
+            cell(getattr(student, "birth_date", None), t),
+            cell(codes.label(codes.ETHNICITY, getattr(student, "ethnicity", "")), t),
+            cell(getattr(school, "title", ""), t), cell(getattr(klass, "title", ""), t),
+            cell(codes.GRADE_LABELS.get(grade, _("已毕业")) if grade else "", t)]
+
+
+def _run(context, request, form, sort, reverse, offset, limit):
+    return search.search(request.site, request.user, resource_path(context), form["q"],
+                         conditions_of(form), sort=sort, reverse=reverse, offset=offset, limit=limit)
+
+
+@view_config(context=Site, name="search", permission=P.ACCOUNT, renderer="templates/search.pt")
+@view_config(context=Container, name="search", permission=P.VIEW, renderer="templates/search.pt")
+def search_view(context, request):
+    if context.content_type == "Student":  # a record is a container of its own records
+        raise HTTPNotFound()
+    form = read_form(request.params)
+    sort = request.params.get("sort") if request.params.get("sort") in search.SORTS else "title"
+    reverse = request.params.get("dir") == "desc"
+    fmt = request.params.get("export")
+    if fmt in ("csv", "xlsx"):
+        return _export(context, request, form, sort, reverse, fmt)
+    page = _int(request.params.get("page"), 1)
+    asked = any(form.values())
+    total, students = _run(context, request, form, sort, reverse, (page - 1) * PAGE_SIZE, PAGE_SIZE) \
+        if asked else (0, [])
+    t = request.localizer.translate
+    rows = [(request.resource_url(s) if request.has_permission(P.VIEW_RECORD, s) else None, student_row(s, t))
+            for s in students]
+    request.response.cache_control = "no-store"
+    return {"form": form, "asked": asked, "total": total, "rows": rows, "header": [t(c) for c in COLUMNS],
+            "page": page, "pages": max(1, -(-total // PAGE_SIZE)), "sort": sort, "reverse": reverse,
+            "query": _link_query(form), "choices": _choices(t)}
+
+
+def _link_query(form):
+    """The form for paging, sorting and export links. The form is posted so
+    that an ID number or 学籍号 never lands in a URL (or a proxy's log); a
+    number matches one or two pupils, so its links may drop it."""
+    return {k: v for k, v in form.items() if v and not (k == "q" and search.is_number(v))}
+
+
+def _choices(t):
+    return {
+        "level": [(k, t(v)) for k, v in codes.LEVEL_LABELS.items()],
+        "grade": [(str(k), t(v)) for k, v in sorted(codes.GRADE_LABELS.items())],
+        "gender": [(k, t(v)) for k, v in codes.GENDER],
+        "ethnicity": [(k, t(v)) for k, v in codes.ETHNICITY],
+        "status": [(k, t(v)) for k, v in STATUS_LABELS],
+        "flags": [(k, t(v)) for k, v in FLAG_LABELS],
+    }
+
+
+def _export(context, request, form, sort, reverse, fmt):
+    t = request.localizer.translate
+    total, students = _run(context, request, form, sort, reverse, 0, EXPORT_LIMIT)
+    rows = [student_row(s, t) for s in students]
+    # The keyword may be an ID number: the log records only that there was one.
+    audit.log(request, "export", context, rows=len(rows), kind="search", format=fmt,
+              keyword="yes" if form["q"] else "no",
+              **{"if_" + k: v for k, v in conditions_of(form).items()})
+    return download(rows, [t(c) for c in COLUMNS], "search-%s" % (context.__name__ or "root"), fmt)
+
