@@ -20,3 +20,6 @@ def includeme(config):
     config.scan(".language")
     config.scan(".search")
     config.scan(".reports")
+    config.include(".importing")  # issue 3: batch import
+    config.include(".api")  # issue 3: JSON API
+    config.scan(".tokens")  # issue 3: API tokens page

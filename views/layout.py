@@ -80,6 +80,10 @@ class Layout:
             tabs.append((t(_("账号管理")), req.resource_url(ctx, "users"), view == "users"))
         if ctx.content_type == "Site" and self.can(P.AUDIT):
             tabs.append((t(_("审计日志")), req.resource_url(ctx, "audit"), view == "audit"))
+        if ctx.content_type == "Site" and self.user is not None:
+            tabs.append((t(_("API 令牌")), req.resource_url(ctx, "tokens"), view == "tokens"))
+        if ctx.content_type == "School" and self.can(P.ADD):
+            tabs.append((t(_("导入")), req.resource_url(ctx, "import"), view.startswith("import")))
         if ctx.content_type not in ("Site",) and self.can(P.DELETE):
             tabs.append((t(_("删除")), req.resource_url(ctx, "delete"), view == "delete"))
         return tabs
