@@ -129,13 +129,13 @@ def test_duplicate_message_hides_where_from_those_who_may_not_see(app, browser, 
 def test_bad_structure_input(app, browser, admin, url, values, message):
     before = _counts(app)
     with open_site(app) as site:
-        nodes_before = len(list(site.catalog["path"]._fwd_index.keys()))
+        nodes_before = len(site.docmap)
     page = _submit(browser, url, values)
     assert page.status_int == 200
     assert message in page.text
     assert "has-error" in page.text or "alert-danger" in page.text
     with open_site(app) as site:
-        assert len(list(site.catalog["path"]._fwd_index.keys())) == nodes_before
+        assert len(site.docmap) == nodes_before
     assert _counts(app) == before
 
 

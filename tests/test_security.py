@@ -63,19 +63,19 @@ def test_default_permission_denies_a_view_without_one(app):
 # Written out here on purpose, independently of security.MATRIX: this table is
 # the policy as a person states it; the code must agree with it.
 V, R, S, A, E, D, SH = P.VIEW, P.VIEW_RECORD, P.VIEW_SENSITIVE, P.ADD, P.EDIT, P.DELETE, P.SHARE
-AS, AB = P.APPROVE_SCHOOL, P.APPROVE_BUREAU
+AS, AB, RC = P.APPROVE_SCHOOL, P.APPROVE_BUREAU, P.REQUEST_CHANGE
 EXPECTED = {
     # role, granted at: {node: permissions there}
     ("bureau_admin", "county_a"): {
-        "province": set(), "county_a": {V, A, E, SH}, "school_a": {V, A, E, D, SH},
-        "class_a": {V, A, E, D, SH}, "pupil_a": {V, R, S, A, E, D, SH, AB}, "member_a": {V, R, S, E, D},
+        "province": set(), "county_a": {V, A, E, SH, AB}, "school_a": {V, A, E, D, SH},
+        "class_a": {V, A, E, D, SH}, "pupil_a": {V, R, S, A, E, D, SH, AB, RC}, "member_a": {V, R, S, E, D},
         "school_b": set(), "pupil_b": set()},
     ("principal", "school_a"): {
-        "county_a": set(), "school_a": {V, SH}, "class_a": {V, SH}, "pupil_a": {V, R, S, SH, AS},
+        "county_a": set(), "school_a": {V, SH, AS}, "class_a": {V, SH}, "pupil_a": {V, R, S, SH, AS, RC},
         "member_a": {V, R, S}, "school_b": set(), "pupil_b": set()},
     ("school_registrar", "school_a"): {
         "county_a": set(), "school_a": {V, A, E, SH}, "class_a": {V, A, E, D, SH},
-        "pupil_a": {V, R, S, A, E, D, SH}, "member_a": {V, R, S, E, D}, "school_b": set(), "pupil_b": set()},
+        "pupil_a": {V, R, S, A, E, D, SH, RC}, "member_a": {V, R, S, E, D}, "school_b": set(), "pupil_b": set()},
     ("head_teacher", "class_a"): {
         "school_a": set(), "class_a": {V}, "pupil_a": {V, R, A, E}, "member_a": {V, R, E, D},
         "class_b": set(), "pupil_b": set()},

@@ -12,6 +12,8 @@ def includeme(config):
     config.scan(".generic")
     config.scan(".photos")
     config.scan(".batch")
+    config.scan(".workflow")
+    config.scan(".duplicates")
     config.scan(".auth")
     config.scan(".sharing")
     config.scan(".auditlog")

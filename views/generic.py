@@ -15,7 +15,7 @@ from xueji_site.schemas.student import without_sensitive
 from .tables import cell, download
 
 PAGE_SIZE = 50
-SORTS = ("title", "name", "modified")
+SORTS = ("title", "modified")
 
 
 def _int(value, default, low=0, high=10**6):

@@ -74,6 +74,15 @@ class Layout:
             tabs.append((t(_("统计")), req.resource_url(ctx, "reports"), view == "reports"))
         if ctx.content_type in ("School", "SchoolClass") and self.can(P.EDIT):
             tabs.append((t(_("批量修改")), req.resource_url(ctx, "batch"), view == "batch"))
+        if ctx.content_type in ("School", "Bureau") and self.can(P.EDIT):
+            tabs.append((t(_("疑似重复")), req.resource_url(ctx, "duplicates"), view == "duplicates"))
+        if ctx.content_type == "Student" and self.can(P.VIEW_RECORD):
+            tabs.append((t(_("学籍状态")), req.resource_url(ctx, "status"), view == "status"))
+        if ctx.content_type == "School" and self.can(P.ADD):
+            tabs.append((t(_("办理转入")), req.resource_url(ctx, "transfer-in"), view == "transfer-in"))
+        if (ctx.content_type == "School" and self.can(P.APPROVE_SCHOOL)) or (
+                ctx.content_type == "Bureau" and self.can(P.APPROVE_BUREAU)):
+            tabs.append((t(_("待办异动")), req.resource_url(ctx, "changes"), view == "changes"))
         if self.can(P.SHARE):
             tabs.append((t(_("权限")), req.resource_url(ctx, "sharing"), view == "sharing"))
         if ctx.content_type == "Site" and self.can(P.MANAGE_USERS):

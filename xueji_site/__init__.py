@@ -62,6 +62,7 @@ def configure(settings):
     config.include("xueji_site.catalog")
     config.include("xueji_site.audit")
     config.include("xueji_site.history")
+    config.include("xueji_site.duplicates")
     config.include("xueji_site.views")
     return config
 

@@ -26,6 +26,8 @@ def disc_type(obj, default):
     return _default(getattr(obj, "content_type", None), default)
 
 
+# disc_path and disc_name fed indexes that evolve step 0003 drops; they stay
+# importable so that databases made before it still unpickle.
 def disc_path(obj, default):
     return resource_path(obj)
 
@@ -167,7 +169,21 @@ SEARCH_INDEXES = {
     "enrolled": lambda: FieldIndex(disc_enrolled),
     "flags": lambda: KeywordIndex(disc_flags),
     "text": lambda: KeywordIndex(disc_text),
+    # where a pupil's open status change waits (work queues): workflow.py
+    "waiting_at": lambda: FieldIndex(_workflow_disc_waiting_at),
+    # same name + birth date + guardian: possible duplicates without ID numbers
+    "person": lambda: FieldIndex(_duplicates_disc_person),
 }
+
+
+def _workflow_disc_waiting_at(obj, default):
+    from .workflow import disc_waiting_at
+    return disc_waiting_at(obj, default)
+
+
+def _duplicates_disc_person(obj, default):
+    from .duplicates import disc_person
+    return disc_person(obj, default)
 
 
 def add_search_indexes(catalog):
@@ -183,11 +199,9 @@ def add_search_indexes(catalog):
 def make_catalog():
     catalog = Catalog()
     catalog["content_type"] = FieldIndex(disc_type)
-    catalog["path"] = FieldIndex(disc_path)
     catalog["parent"] = FieldIndex(disc_parent)
     catalog["ancestors"] = KeywordIndex(disc_ancestors)
     catalog["title"] = FieldIndex(disc_title)
-    catalog["name"] = FieldIndex(disc_name)
     catalog["modified"] = FieldIndex(disc_modified)
     catalog["code"] = FieldIndex(disc_code)
     catalog["hashes"] = KeywordIndex(disc_hashes)
@@ -344,7 +358,7 @@ def children(site, user, parent, content_type=None, sort="title", reverse=False,
         return 0, []
     result = query.execute(resolver=site.docmap.get)
     total = len(result)
-    sort_index = catalog[sort] if sort in ("title", "name", "modified") else catalog["title"]
+    sort_index = catalog[sort] if sort in ("title", "modified") else catalog["title"]
     ordered = result.sort(sort_index, reverse=reverse, limit=offset + limit)
     page = []
     for position, obj in enumerate(ordered):

@@ -4,6 +4,8 @@ The data is python-stdnum's ``stdnum/cn/loc.dat`` (about 6,900 county codes,
 current and retired, gathered from Wikipedia's lists of GB/T 2260 codes; the
 file names its sources). Retired codes stay valid: old ID numbers keep them.
 """
+import functools
+
 from stdnum import numdb
 
 from .codes import PROVINCE_CODES
@@ -26,8 +28,12 @@ def _current(name):
     return names[-1]
 
 
+@functools.lru_cache(maxsize=8192)
 def lookup(code):
-    """(province name, county-or-city name) for a 6-digit code, or None if unknown."""
+    """(province name, county-or-city name) for a 6-digit code, or None if unknown.
+
+    Cached: the table never changes while the process runs, and imports ask
+    about the same few counties for every row."""
     if len(code) != 6 or not code.isdigit() or code[:2] not in PROVINCE_CODES:
         return None
     info = {}

@@ -11,6 +11,7 @@ DELETE = "delete"              # remove a node
 SHARE = "share"                # grant and revoke local roles on a node
 MANAGE_USERS = "manage-users"  # create, lock and reset accounts
 AUDIT = "audit"                # read the audit log
+REQUEST_CHANGE = "request-change"  # start a status change (学籍异动) for a pupil
 APPROVE_SCHOOL = "approve-school"  # first review of key-field changes (the principal)
 APPROVE_BUREAU = "approve-bureau"  # second review (a bureau above the school)
 ACCOUNT = "account"            # any logged-in user: change own password, see own places
@@ -20,4 +21,4 @@ ACCOUNT = "account"            # any logged-in user: change own password, see ow
 UNSET = "xueji.permission-not-declared"
 
 ALL = (VIEW, VIEW_RECORD, VIEW_SENSITIVE, ADD, EDIT, DELETE, SHARE, MANAGE_USERS, AUDIT, ACCOUNT,
-       APPROVE_SCHOOL, APPROVE_BUREAU)
+       APPROVE_SCHOOL, APPROVE_BUREAU, REQUEST_CHANGE)

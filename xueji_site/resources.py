@@ -231,12 +231,27 @@ class Student(Node, Container):
     id_hash = None
     registry_hash = None
     history = None
-    pending_change = None
+    pending_change = None   # a reviewed key-field change (review.py)
+    open_change = None      # a status change under way (workflow.py)
+    status_changes = None   # every status change, open or closed
     _sealed_photo = None
     photo_consent = None  # (userid, login, when) of the guardian consent recorded for an under-14
 
     def __init__(self):
         Container.__init__(self)
+
+    # What a record that is not in an editable status (suspended, withdrawn,
+    # transferred out, …) loses: it is frozen until a status change reopens it.
+    FROZEN_LOSES = ("edit", "add", "delete")
+
+    @property
+    def __acl__(self):
+        acl = Node.__acl__.fget(self)
+        from .workflow import EDITABLE
+        if self.status in EDITABLE:
+            return acl
+        return tuple((action, who, tuple(p for p in perms if p not in self.FROZEN_LOSES))
+                     if isinstance(perms, tuple) else (action, who, perms) for action, who, perms in acl)
 
     @property
     def has_photo(self):

@@ -1,0 +1,272 @@
+"""Status changes: the state machine, transfers end to end, refusals, concurrency."""
+import datetime
+import re
+import threading
+
+import pytest
+from pyramid.threadlocal import get_current_registry
+from pyramid.traversal import resource_path
+from stdnum.cn import ric
+
+from xueji_site import content, workflow
+from .conftest import Browser, add_user, build_tree, open_site, resolve, student_values
+
+
+def _id(body):
+    return body + ric.calc_check_digit(body + "0")
+
+
+@pytest.fixture
+def world(app):
+    """Two Beijing counties (schools A and B), a senior school, and a Tianjin school."""
+    with open_site(app) as site:
+        registry = get_current_registry()
+        n = build_tree(site, registry)
+        senior = content.create("School", n["county_a"], {"code": "3411000005", "name": "朝阳中学",
+                                                          "address": "", "phone": ""}, registry)
+        s_cls = content.create("SchoolClass", senior, {"cohort": 2025, "number": 1, "name": ""}, registry)
+        s_next = content.create("SchoolClass", senior, {"cohort": 2026, "number": 1, "name": ""}, registry)
+        teen = content.create("Student", s_cls, student_values(_id("11010520100310001"), "高中生", "1"), registry)
+        tj = content.create("Bureau", site, {"code": "120000", "name": "天津市教育委员会"}, registry)
+        hp = content.create("Bureau", tj, {"code": "120101", "name": "和平区教育局"}, registry)
+        tj_school = content.create("School", hp, {"code": "2112000003", "name": "和平小学",
+                                                  "address": "", "phone": ""}, registry)
+        content.create("SchoolClass", tj_school, {"cohort": 2024, "number": 2, "name": ""}, registry)
+        for login, role, node in (
+                ("reg_a", "school_registrar", n["school_a"]), ("head_a", "principal", n["school_a"]),
+                ("county_a", "bureau_admin", n["county_a"]), ("reg_b", "school_registrar", n["school_b"]),
+                ("head_b", "principal", n["school_b"]), ("head_b2", "principal", n["school_b"]),
+                ("county_b", "bureau_admin", n["county_b"]), ("prov_bj", "bureau_admin", n["province"]),
+                ("reg_tj", "school_registrar", tj_school), ("head_tj", "principal", tj_school),
+                ("county_tj", "bureau_admin", hp), ("prov_tj", "bureau_admin", tj),
+                ("reg_s", "school_registrar", senior), ("head_s", "principal", senior),
+                ("guard", "guardian", n["pupil_a"])):
+            add_user(site, login, role, at=node)
+        paths = {k: resource_path(v) for k, v in n.items()}
+        paths.update(senior=resource_path(senior), s_cls=resource_path(s_cls), s_next=resource_path(s_next),
+                     teen=resource_path(teen), tj=resource_path(tj), hp=resource_path(hp),
+                     tj_school=resource_path(tj_school))
+        return paths
+
+
+_clients = {}
+
+
+def client(app, login):
+    """One logged-in browser per user and app (logging in again and again would
+    rightly trip the per-address login throttle)."""
+    key = (id(app), login)
+    if key not in _clients:
+        browser = Browser(app)
+        browser.login(login)
+        _clients[key] = browser
+    return _clients[key]
+
+
+def token(browser):
+    return re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/password").text).group(1)
+
+
+def docid(app, path):
+    with open_site(app) as site:
+        return resolve(site, path).docid
+
+
+def decide(browser, node_path, pupil_docid, action="approve", reason="", status=303):
+    return browser.post(node_path + "/changes", {"csrf_token": token(browser), "docid": str(pupil_docid),
+                                                 "action": action, "reason": reason}, status=status)
+
+
+def transfer_in(browser, school_path, number, name, target, reason="随父母工作调动"):
+    form = browser.get(school_path + "/transfer-in").forms["transfer-form"]
+    form["number"], form["name"], form["target"], form["reason"] = number, name, target, reason
+    return form.submit("start")
+
+
+def test_transfer_between_counties_end_to_end(app, world):
+    pupil = docid(app, world["pupil_a"])
+    reg_b = client(app, "reg_b")
+    wrong = transfer_in(reg_b, world["school_b"], "G110105201703120038", "李小明", "2024-01")
+    assert "未找到号码与姓名相符的在籍学生" in wrong.text  # a wrong name learns nothing
+    transfer_in(reg_b, world["school_b"], "110105201703120038", "李明", "2024-01").follow()
+    with open_site(app) as site:
+        change = resolve(site, world["pupil_a"]).open_change
+        assert change.chain == ("to_school", "to_county", "school", "county")
+
+    order = [("head_b", world["school_b"]), ("county_b", world["county_b"]),
+             ("head_a", world["school_a"]), ("county_a", world["county_a"])]
+    for position, (login, node) in enumerate(order):
+        for other_login, other_node in order:  # nobody else may take this step, even at their own node
+            if other_login != login:
+                response = decide(client(app, other_login), other_node, pupil, status="*")
+                assert response.status_int in (303, 403)
+                with open_site(app) as site:
+                    assert resolve(site, world["pupil_a"]).open_change.position == position
+        approver = client(app, login)
+        queue = approver.get(node + "/changes")
+        assert "李明" in queue.text and "转学" in queue.text
+        decide(approver, node, pupil)
+        if position == 2:
+            with open_site(app) as site:
+                assert resolve(site, world["pupil_a"]).status == "transfer_pending"
+
+    with open_site(app) as site:
+        moved = site.docmap[pupil]
+        assert resource_path(moved.__parent__) == world["class_b"]
+        assert moved.status == "enrolled" and moved.open_change is None
+        kinds = [entry[3] for entry in moved.history.values()]
+        assert kinds[0] == "create" and "move" in kinds and kinds[-1] == "status-changed"
+        url = resource_path(moved) + "/"
+    client(app, "reg_a").get(url, status=403)  # the sending school has let go
+    record = client(app, "reg_b").get(url)
+    assert "李明" in record.text
+    status = client(app, "guard").get(url + "status")  # the guardian follows the pupil
+    assert "在籍" in status.text and "转学" in status.text
+
+
+def test_cross_province_transfer_needs_both_provinces(app, world):
+    pupil = docid(app, world["pupil_a"])
+    transfer_in(client(app, "reg_tj"), world["tj_school"], "110105201703120038", "李明", "2024-02").follow()
+    with open_site(app) as site:
+        assert resolve(site, world["pupil_a"]).open_change.chain == (
+            "to_school", "to_county", "to_province", "school", "county", "province")
+    for login, node in (("head_tj", world["tj_school"]), ("county_tj", world["hp"]), ("prov_tj", world["tj"]),
+                        ("head_a", world["school_a"]), ("county_a", world["county_a"])):
+        decide(client(app, login), node, pupil)
+    decide(client(app, "county_a"), world["province"], pupil, status=403)  # a county is not the province
+    decide(client(app, "prov_bj"), world["province"], pupil)
+    with open_site(app) as site:
+        assert resource_path(site.docmap[pupil].__parent__).startswith(world["tj_school"])
+
+
+def _start(browser, pupil_path, kind, reason="家长申请", target=""):
+    form = browser.get(pupil_path + "/status").forms["status-form"]
+    form["kind"], form["reason"] = kind, reason
+    form["target"].force_value(target)  # the server decides what a valid target is
+    return form.submit("start")
+
+
+def test_suspension_freezes_the_record_and_blocks_transfer(app, world):
+    reg_a = client(app, "reg_a")
+    _start(reg_a, world["pupil_a"], "suspend", "因病休学一年").follow()
+    pupil = docid(app, world["pupil_a"])
+    decide(client(app, "head_a"), world["school_a"], pupil)
+    decide(client(app, "county_a"), world["county_a"], pupil)
+    with open_site(app) as site:
+        assert resolve(site, world["pupil_a"]).status == "suspended"
+    reg_a.get(world["pupil_a"] + "/edit", status=403)  # frozen: no edits but resumption
+    refused = transfer_in(client(app, "reg_b"), world["school_b"], "110105201703120038", "李明", "2024-01")
+    assert "休学" in refused.text and "不能办理转学" in refused.text
+    page = _start(reg_a, world["pupil_a"], "resume", "康复返校")
+    assert page.status_int == 303
+    decide(client(app, "head_a"), world["school_a"], pupil)
+    decide(client(app, "county_a"), world["county_a"], pupil)
+    with open_site(app) as site:
+        assert resolve(site, world["pupil_a"]).status == "enrolled"
+    assert reg_a.get(world["pupil_a"] + "/edit").status_int == 200
+
+
+@pytest.mark.parametrize("kind,message", [
+    ("withdraw", "义务教育阶段不得办理退学"), ("expel", "义务教育阶段不得办理开除"),
+    ("repeat", "义务教育阶段不得办理留级"), ("resume", "学籍状态为“在籍”时不能办理复学"),
+    ("skip", "请选择要转入的班级"),
+])
+def test_rules_of_compulsory_education(app, world, kind, message):
+    page = _start(client(app, "reg_a"), world["pupil_a"], kind)
+    assert page.status_int == 200 and message in page.text
+    with open_site(app) as site:
+        assert resolve(site, world["pupil_a"]).open_change is None
+
+
+def test_drop_out_keeps_the_record_and_senior_rules(app, world):
+    pupil = docid(app, world["pupil_a"])
+    _start(client(app, "reg_a"), world["pupil_a"], "drop_out", "长期未到校").follow()
+    decide(client(app, "head_a"), world["school_a"], pupil)
+    decide(client(app, "county_a"), world["county_a"], pupil)
+    with open_site(app) as site:
+        dropped = resolve(site, world["pupil_a"])
+        assert dropped.status == "dropped_out" and resource_path(dropped.__parent__) == world["class_a"]
+    reg_s = client(app, "reg_s")
+    wrong = _start(reg_s, world["teen"], "repeat", target="2025-01")
+    assert "下一届" in wrong.text or "转入" in wrong.text
+    _start(reg_s, world["teen"], "repeat", "成绩未达标", target="2026-01").follow()
+    teen = docid(app, world["teen"])
+    decide(client(app, "head_s"), world["senior"], teen)
+    decide(client(app, "county_a"), world["county_a"], teen)
+    with open_site(app) as site:
+        assert resource_path(site.docmap[teen].__parent__) == world["s_next"]
+
+
+def test_reject_withdraw_and_one_open_change(app, world):
+    reg_a = client(app, "reg_a")
+    _start(reg_a, world["pupil_a"], "abroad", "随父母出国").follow()
+    assert "status-form" not in reg_a.get(world["pupil_a"] + "/status").forms  # one open change at a time
+    with open_site(app) as site:
+        with pytest.raises(workflow.WorkflowError):
+            workflow.check_allowed("suspend", resolve(site, world["pupil_a"]))
+    pupil = docid(app, world["pupil_a"])
+    head = client(app, "head_a")
+    page = decide(head, world["school_a"], pupil, "reject", "").follow()
+    assert "驳回时必须填写理由" in page.text
+    decide(head, world["school_a"], pupil, "reject", "材料不全")
+    with open_site(app) as site:
+        record = resolve(site, world["pupil_a"])
+        assert record.open_change is None and record.status_changes[-1].state == "rejected"
+        assert record.status_changes[-1].steps[-1][5] == "材料不全"
+    _start(reg_a, world["pupil_a"], "abroad", "随父母出国").follow()
+    status = reg_a.get(world["pupil_a"] + "/status")
+    withdraw = status.forms[[k for k, f in status.forms.items() if "withdraw" in f.fields][0]]
+    withdraw.submit("withdraw", status=303)
+    with open_site(app) as site:
+        assert resolve(site, world["pupil_a"]).status_changes[-1].state == "withdrawn"
+
+
+def test_deadlines_count_working_days():
+    friday = datetime.date(2026, 11, 27)
+    assert workflow.add_working_days(friday, 10) == datetime.date(2026, 12, 11)
+    assert workflow.add_working_days(friday, 1) == datetime.date(2026, 11, 30)
+
+
+def test_overdue_items_are_marked_in_the_queue(app, world):
+    transfer_in(client(app, "reg_b"), world["school_b"], "110105201703120038", "李明", "2024-01").follow()
+    with open_site(app) as site:
+        change = resolve(site, world["pupil_a"]).open_change
+        change.step_started -= 20 * 86400  # twenty days ago
+    queue = client(app, "head_b").get(world["school_b"] + "/changes")
+    assert "已超期" in queue.text
+
+
+def test_two_approvers_at_once_exactly_one_wins(app, world, monkeypatch):
+    transfer_in(client(app, "reg_b"), world["school_b"], "110105201703120038", "李明", "2024-01").follow()
+    pupil = docid(app, world["pupil_a"])
+    first, second = client(app, "head_b"), client(app, "head_b2")
+    _clients.clear()
+    tokens = {id(first): token(first), id(second): token(second)}
+    barrier = threading.Barrier(2, timeout=10)
+    seen = threading.local()
+    real_decide = workflow.decide
+
+    def racing_decide(*args, **kwargs):
+        if not getattr(seen, "waited", False):  # both read the request before either commits
+            seen.waited = True
+            barrier.wait()
+        return real_decide(*args, **kwargs)
+
+    monkeypatch.setattr(workflow, "decide", racing_decide)
+    results = {}
+
+    def approve(browser):
+        results[id(browser)] = browser.post(world["school_b"] + "/changes", {
+            "csrf_token": tokens[id(browser)], "docid": str(pupil), "action": "approve"}, status="*")
+
+    threads = [threading.Thread(target=approve, args=(b,)) for b in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(r.status_int for r in results.values()) == [303, 303]  # no 500
+    with open_site(app) as site:
+        change = resolve(site, world["pupil_a"]).open_change
+        assert change.position == 1 and len(change.steps) == 1  # exactly one approval counted
+    messages = [b.get(world["school_b"] + "/changes").text for b in (first, second)]
+    assert sum("已被处理" in text for text in messages) == 1

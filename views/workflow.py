@@ -1,0 +1,165 @@
+"""Status changes on the web: a pupil's status page (start, withdraw), transfer-in
+at the receiving school, and each approver's work queue on a school or bureau."""
+import datetime
+
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.traversal import resource_path
+from pyramid.view import view_config
+
+from xueji_site import audit, permissions as P, workflow
+from xueji_site.crypto import keyring
+from xueji_site.i18n import _
+from xueji_site.idnumbers import normalise
+from xueji_site.resources import Bureau, School, Student
+
+LOCAL_KINDS = [k for k in workflow.TYPES if k != "transfer"]
+
+
+def _when(stamp):
+    return datetime.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M")
+
+
+def _change_view(request, change, student):
+    t = request.localizer.translate
+    return {
+        "kind": t(change.type.label), "reason": change.reason, "by": change.requested_by[1],
+        "at": _when(change.requested_at), "state": change.state,
+        "waiting": t(workflow.STEP_LABELS[change.waiting_step]) if change.waiting_step else "",
+        "due": change.due().isoformat() if change.state == workflow.OPEN else "",
+        "overdue": change.overdue(),
+        "chain": [t(workflow.STEP_LABELS[s]) for s in change.chain],
+        "steps": [(_when(when), login, t(workflow.STEP_LABELS.get(step, step)) if step else "", decision, reason)
+                  for when, _uid, login, step, decision, reason in change.steps],
+        "target": t(change.target_class.title) + " · " + change.target_class.__parent__.title
+        if change.target_class is not None else "",
+    }
+
+
+@view_config(context=Student, name="status", permission=P.VIEW_RECORD, renderer="templates/status.pt")
+def status_page(context, request):
+    """The pupil's status, the change under way and every past one; guardians see it too."""
+    t = request.localizer.translate
+    school = workflow.school_of(context)
+    may_request = bool(request.has_permission(P.REQUEST_CHANGE, context))
+    page = {
+        "status": t(workflow.STATUS_LABELS.get(context.status, context.status)),
+        "open": _change_view(request, context.open_change, context) if context.open_change else None,
+        "may_withdraw": context.open_change is not None and request.user is not None
+        and context.open_change.requested_by[0] == request.user.userid,
+        "past": [_change_view(request, c, context) for c in reversed(context.status_changes or [])
+                 if c is not context.open_change],
+        "kinds": [(k, t(workflow.TYPES[k].label)) for k in LOCAL_KINDS] if may_request else [],
+        "classes": [(k, t(school[k].title)) for k in school.keys() if k != context.__parent__.__name__],
+        "error": None,
+    }
+    if request.method == "POST" and may_request and "start" in request.POST:
+        return _start(context, request, page)
+    if request.method == "POST" and "withdraw" in request.POST and context.open_change is not None:
+        try:
+            workflow.withdraw(context.open_change, context, request.user)
+        except workflow.WorkflowError as exc:
+            page["error"] = t(exc.args[0])
+            return page
+        audit.log(request, "status-withdraw", context)
+        return HTTPSeeOther(request.resource_url(context, "status"))
+    return page
+
+
+def _start(context, request, page):
+    t = request.localizer.translate
+    kind = request.POST.get("kind", "")
+    target_key = request.POST.get("target", "")
+    school = workflow.school_of(context)
+    target = school.get(target_key) if target_key else None
+    try:
+        workflow.start(kind, context, request.user, request.POST.get("reason", ""), target)
+    except workflow.WorkflowError as exc:
+        page["error"] = t(exc.args[0])
+        audit.log(request, "status-request", context, result=audit.DENIED, kind=kind)
+        return page
+    audit.log(request, "status-request", context, kind=kind)
+    request.session.flash(t(_("已提交${kind}申请", mapping={"kind": t(workflow.TYPES[kind].label)})))
+    return HTTPSeeOther(request.resource_url(context, "status"))
+
+
+@view_config(context=School, name="transfer-in", permission=P.ADD, renderer="templates/transfer_in.pt")
+def transfer_in(context, request):
+    """The receiving school asks for a pupil: by 学籍号 or ID number, confirmed by the name.
+
+    It cannot see the record yet, so an unknown number and a wrong name get
+    the same answer: nothing is learnt by guessing.
+    """
+    t = request.localizer.translate
+    page = {"classes": [(k, t(context[k].title)) for k in context.keys()], "error": None}
+    if request.method != "POST":
+        return page
+    student = _find_pupil(request, request.POST.get("number", ""), request.POST.get("name", ""))
+    target = context.get(request.POST.get("target", ""))
+    if student is None:
+        page["error"] = t(_("未找到号码与姓名相符的在籍学生"))
+        audit.log(request, "transfer-request", context, result=audit.FAILED)
+        return page
+    try:
+        workflow.start("transfer", student, request.user, request.POST.get("reason", ""), target)
+    except workflow.WorkflowError as exc:
+        page["error"] = t(exc.args[0])
+        audit.log(request, "transfer-request", context, result=audit.DENIED)
+        return page
+    audit.log(request, "transfer-request", student, to=resource_path(target))
+    request.session.flash(t(_("转学申请已提交，等待本校审核")))
+    return HTTPSeeOther(request.resource_url(context))
+
+
+def _find_pupil(request, number, name):
+    number = normalise(number)
+    site = request.site
+    for kind, value in (("registry", number), ("id", number), ("registry", "G" + number)):
+        for docid in site.catalog["hashes"].applyEq(keyring().blind(kind, value)):
+            student = site.docmap.get(docid)
+            if student is not None and student.name == name.strip():
+                return student
+    return None
+
+
+@view_config(context=School, name="changes", permission=P.APPROVE_SCHOOL, renderer="templates/changes.pt")
+@view_config(context=Bureau, name="changes", permission=P.APPROVE_BUREAU, renderer="templates/changes.pt")
+def queue(context, request):
+    """What waits for this school or bureau, oldest first, overdue marked."""
+    t = request.localizer.translate
+    if request.method == "POST":
+        return _decide(context, request)
+    items = []
+    for student in workflow.waiting_at(request.site, context):
+        change = student.open_change
+        view = _change_view(request, change, student)
+        school = workflow.school_of(student)
+        view.update(docid=student.docid, name=student.name, gender=t(_("男") if student.gender == "1" else _("女")),
+                    born=student.birth_date.isoformat() if student.birth_date else "",
+                    school=school.title, klass=t(student.__parent__.title), started=change.step_started)
+        items.append(view)
+    items.sort(key=lambda item: item["started"])
+    return {"items": items, "error": None}
+
+
+def _decide(context, request):
+    t = request.localizer.translate
+    try:
+        student = request.site.docmap[int(request.POST.get("docid", ""))]
+    except (KeyError, ValueError):
+        raise HTTPNotFound()
+    change = getattr(student, "open_change", None)
+    if change is None or change.waiting_node(student) is not context:
+        request.session.flash(t(_("该申请已被处理或不在本单位的待办中")))
+        return HTTPSeeOther(request.resource_url(context, "changes"))
+    if not workflow.may_decide(request, change, student):
+        raise HTTPForbidden()
+    approve = request.POST.get("action") == "approve"
+    try:
+        workflow.decide(change, student, request.user, approve, request.POST.get("reason", ""))
+    except workflow.WorkflowError as exc:
+        request.session.flash(t(exc.args[0]))
+        return HTTPSeeOther(request.resource_url(context, "changes"))
+    audit.log(request, "status-" + ("approve" if approve else "reject"), student, kind=change.kind,
+              step=change.steps[-1][3])
+    request.session.flash(t(_("已处理：${name} ${kind}", mapping={"name": student.name, "kind": t(change.type.label)})))
+    return HTTPSeeOther(request.resource_url(context, "changes"))
