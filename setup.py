@@ -35,6 +35,7 @@ REQUIRES = [
     "Babel>=2.14",
     "pyotp>=2.9",      # TOTP second factor
     "pygal>=3.0",      # server-side SVG charts (no CDN, no script)
+    "pyramid_mailer>=0.15",  # mail that leaves only when its transaction commits
     "Pillow>=10",      # photos: re-encode uploads, check pixel limits
     "setuptools<81",  # pyramid and deform still import pkg_resources
 ]
@@ -89,6 +90,7 @@ setup(
             "xueji-backup = xueji_site.scripts.backup:main",
             "xueji-verify-audit = xueji_site.scripts.verify_audit:main",
             "xueji-disable-stale = xueji_site.scripts.disable_stale:main",
+            "xueji-remind = xueji_site.scripts.remind:main",
         ],
     },
 )

@@ -6,7 +6,9 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.traversal import resource_path
 from pyramid.view import view_config
 
-from xueji_site import audit, permissions as P, workflow
+from pyramid_mailer import get_mailer
+
+from xueji_site import audit, mail, permissions as P, workflow
 from xueji_site.crypto import keyring
 from xueji_site.i18n import _
 from xueji_site.idnumbers import normalise
@@ -78,6 +80,7 @@ def _start(context, request, page):
         audit.log(request, "status-request", context, result=audit.DENIED, kind=kind)
         return page
     audit.log(request, "status-request", context, kind=kind)
+    _announce(request, context.open_change, context)
     request.session.flash(t(_("已提交${kind}申请", mapping={"kind": t(workflow.TYPES[kind].label)})))
     return HTTPSeeOther(request.resource_url(context, "status"))
 
@@ -106,8 +109,15 @@ def transfer_in(context, request):
         audit.log(request, "transfer-request", context, result=audit.DENIED)
         return page
     audit.log(request, "transfer-request", student, to=resource_path(target))
+    _announce(request, student.open_change, student)
     request.session.flash(t(_("转学申请已提交，等待本校审核")))
     return HTTPSeeOther(request.resource_url(context))
+
+
+def _announce(request, change, student):
+    """Tell the next approvers (the mail leaves after the commit)."""
+    sender = request.registry.settings.get("mail.default_sender", "xueji@localhost")
+    mail.announce(get_mailer(request), request.localizer.translate, request.site, change, student, sender)
 
 
 def _find_pupil(request, number, name):
@@ -161,5 +171,7 @@ def _decide(context, request):
         return HTTPSeeOther(request.resource_url(context, "changes"))
     audit.log(request, "status-" + ("approve" if approve else "reject"), student, kind=change.kind,
               step=change.steps[-1][3])
+    if change.state == workflow.OPEN:
+        _announce(request, change, student)
     request.session.flash(t(_("已处理：${name} ${kind}", mapping={"name": student.name, "kind": t(change.type.label)})))
     return HTTPSeeOther(request.resource_url(context, "changes"))

@@ -63,6 +63,7 @@ def configure(settings):
     config.include("xueji_site.audit")
     config.include("xueji_site.history")
     config.include("xueji_site.duplicates")
+    config.include("xueji_site.mail")
     config.include("xueji_site.views")
     return config
 
