@@ -270,3 +270,24 @@ def test_two_approvers_at_once_exactly_one_wins(app, world, monkeypatch):
         assert change.position == 1 and len(change.steps) == 1  # exactly one approval counted
     messages = [b.get(world["school_b"] + "/changes").text for b in (first, second)]
     assert sum("已被处理" in text for text in messages) == 1
+
+
+def test_status_changes_are_counted_by_type_and_period(app, world):
+    from xueji_site import reports
+    pupil = docid(app, world["pupil_a"])
+    _start(client(app, "reg_a"), world["pupil_a"], "suspend", "因病休学").follow()
+    decide(client(app, "head_a"), world["school_a"], pupil)
+    decide(client(app, "county_a"), world["county_a"], pupil)
+    this_year, this_month = str(datetime.date.today().year), datetime.date.today().strftime("%Y-%m")
+    with open_site(app) as site:
+        table = reports.run("status_changes", site, site.principals.by_login_name("county_a"),
+                            resolve(site, world["county_a"]))
+        column = table.columns.index(this_year)
+        counts = {str(label): row[column] for label, row in table.rows}
+        assert counts["休学"] == 1 and counts["转学"] == 0
+        assert dict((str(l), r[table.columns.index(this_month)]) for l, r in table.rows)["休学"] == 1
+        other = reports.run("status_changes", site, site.principals.by_login_name("county_b"),
+                            resolve(site, world["county_b"]))
+        assert all(sum(row) == 0 for _label, row in other.rows)  # county B sees none of county A's
+    page = client(app, "county_a").get(world["county_a"] + "/reports?report=status_changes")
+    assert "休学" in page.text

@@ -173,7 +173,14 @@ SEARCH_INDEXES = {
     "waiting_at": lambda: FieldIndex(_workflow_disc_waiting_at),
     # same name + birth date + guardian: possible duplicates without ID numbers
     "person": lambda: FieldIndex(_duplicates_disc_person),
+    # approved status changes by type and period: workflow.disc_changes
+    "changes": lambda: KeywordIndex(_workflow_disc_changes),
 }
+
+
+def _workflow_disc_changes(obj, default):
+    from .workflow import disc_changes
+    return disc_changes(obj, default)
 
 
 def _workflow_disc_waiting_at(obj, default):

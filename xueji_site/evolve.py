@@ -72,10 +72,18 @@ def step_0003_queue_and_duplicate_indexes(site, batch=BATCH, commit=True):
     reindex(site, [site.catalog[name] for name in added], batch=batch, commit=commit)
 
 
+def step_0004_status_change_index(site, batch=BATCH, commit=True):
+    """Add the index of approved status changes by type and period."""
+    from . import catalog
+    added = catalog.add_search_indexes(site.catalog)
+    reindex(site, [site.catalog[name] for name in added], batch=batch, commit=commit)
+
+
 STEPS = [
     ("0001-initial", step_0001_initial),
     ("0002-search-indexes", step_0002_search_indexes),
     ("0003-queue-and-duplicate-indexes", step_0003_queue_and_duplicate_indexes),
+    ("0004-status-change-index", step_0004_status_change_index),
 ]
 
 LATEST = len(STEPS)

@@ -66,6 +66,7 @@ class Counter:
 
     def __init__(self, site, user, node, today=None):
         self.site = site
+        self.user = user
         self.catalog = site.catalog
         self.node = node
         self.today = today or datetime.date.today()
@@ -247,7 +248,32 @@ register(Report("enrolment", _("在籍学生（学段 × 年级 × 性别）"), 
 register(Report("ethnicity", _("民族分布"), ethnicity))
 register(Report("special", _("特殊群体"), special_groups))
 register(Report("units", _("下属单位对比"), by_unit, needs_units=True))
-register(Report("status_changes", _("学籍异动统计（按类型与时段）")))
+def status_changes(counter):
+    """Approved status changes this year and last, by type, by month of this year.
+
+    Counted over every pupil in scope whatever their status now (a pupil who
+    left still counts as a departure), from the "changes" index. A transfer
+    counts where the pupil is now: at the receiving school.
+    """
+    from . import workflow
+    query = Eq(counter.catalog["content_type"], cat.STUDENT)
+    path = resource_path(counter.node)
+    if path != "/":
+        query = And(Eq(counter.catalog["ancestors"], path), query)
+    scope = cat.scoped_ids(counter.site, counter.user, query)
+    postings = counter.catalog["changes"]._fwd_index if "changes" in counter.catalog else {}
+    year = counter.today.year
+    months = ["%d-%02d" % (year, m) for m in range(1, counter.today.month + 1)]
+    columns = [str(year - 1), str(year)] + months
+    table = Table(_("学籍异动统计（按类型与时段）"), _("异动类型"), columns, summable=True)
+    for kind, change_type in workflow.TYPES.items():
+        counts = [len(SETS.intersection(postings.get("%s:%s" % (kind, period), SETS.TreeSet()), scope))
+                  if len(scope) else 0 for period in columns]
+        table.rows.append((change_type.label, counts))
+    return table
+
+
+register(Report("status_changes", _("学籍异动统计（按类型与时段）"), status_changes))
 register(Report("graduates", _("毕业生与去向")))
 
 

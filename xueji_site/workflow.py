@@ -319,3 +319,15 @@ def waiting_at(site, node):
         return []
     docids = site.catalog["waiting_at"].applyEq(resource_path(node))
     return [site.docmap[d] for d in docids if d in site.docmap]
+
+
+def disc_changes(obj, default):
+    """Tokens for the approved changes of a pupil: "kind:YYYY" and "kind:YYYY-MM"
+    (when the last approval came), for counting changes by type and period."""
+    tokens = set()
+    for change in getattr(obj, "status_changes", None) or ():
+        if change.state != APPROVED or not change.steps:
+            continue
+        day = datetime.date.fromtimestamp(change.steps[-1][0])
+        tokens.update(("%s:%d" % (change.kind, day.year), "%s:%d-%02d" % (change.kind, day.year, day.month)))
+    return sorted(tokens) or default
