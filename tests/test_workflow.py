@@ -291,3 +291,30 @@ def test_status_changes_are_counted_by_type_and_period(app, world):
         assert all(sum(row) == 0 for _label, row in other.rows)  # county B sees none of county A's
     page = client(app, "county_a").get(world["county_a"] + "/reports?report=status_changes")
     assert "休学" in page.text
+
+
+def test_scans_are_sniffed_sealed_and_served_to_those_deciding(app, world):
+    reg_a = client(app, "reg_a")
+    form = reg_a.get(world["pupil_a"] + "/status").forms["status-form"]
+    form["kind"], form["reason"] = "abroad", "随父母出国"
+    form["scan"] = ("../../etc/passwd.pdf", b"<html><script>alert(1)</script>")
+    refused = form.submit("start", status=200)
+    assert "只接受 PDF、JPEG 或 PNG" in refused.text
+    with open_site(app) as site:
+        assert resolve(site, world["pupil_a"]).open_change is None  # no request without its scan
+    form = reg_a.get(world["pupil_a"] + "/status").forms["status-form"]
+    form["kind"], form["reason"] = "abroad", "随父母出国"
+    form["scan"] = ("../../护照 签证.pdf", b"%PDF-1.4\n% a scan\n")
+    form.submit("start", status=303)
+    with open_site(app) as site:
+        scan = resolve(site, world["pupil_a"]).open_change.attachments[0]
+        assert scan.name == "护照_签证.pdf" and b"%PDF" not in scan._sealed
+    status = reg_a.get(world["pupil_a"] + "/status")
+    link = re.search(r'href="([^"]+attachment[^"]+)"', status.text).group(1).replace("&amp;", "&")
+    download = reg_a.get(link)
+    assert download.body.startswith(b"%PDF-1.4") and download.headers["X-Content-Type-Options"] == "nosniff"
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    queue = client(app, "head_a").get(world["school_a"] + "/changes")
+    link = re.search(r'href="([^"]+changes-attachment[^"]+)"', queue.text).group(1).replace("&amp;", "&")
+    assert client(app, "head_a").get(link).body.startswith(b"%PDF")
+    client(app, "head_b").get(link.replace(world["school_a"], world["school_b"]), status=404)

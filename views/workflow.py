@@ -1,6 +1,7 @@
 """Status changes on the web: a pupil's status page (start, withdraw), transfer-in
 at the receiving school, and each approver's work queue on a school or bureau."""
 import datetime
+from urllib.parse import quote
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.traversal import resource_path
@@ -8,7 +9,9 @@ from pyramid.view import view_config
 
 from pyramid_mailer import get_mailer
 
-from xueji_site import audit, mail, permissions as P, workflow
+from pyramid.response import Response
+
+from xueji_site import attachments, audit, mail, permissions as P, workflow
 from xueji_site.crypto import keyring
 from xueji_site.i18n import _
 from xueji_site.idnumbers import normalise
@@ -21,9 +24,16 @@ def _when(stamp):
     return datetime.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M")
 
 
+ATTACHMENT_ERRORS = {
+    "too-large": _("附件不能超过 5 MB"), "wrong-type": _("附件只接受 PDF、JPEG 或 PNG 扫描件"),
+    "too-many": _("每项申请最多 10 个附件"), "empty": _("附件是空文件"),
+}
+
+
 def _change_view(request, change, student):
     t = request.localizer.translate
     return {
+        "attachments": [(i, a.name, a.size // 1024 + 1) for i, a in enumerate(change.attachments)],
         "kind": t(change.type.label), "reason": change.reason, "by": change.requested_by[1],
         "at": _when(change.requested_at), "state": change.state,
         "waiting": t(workflow.STEP_LABELS[change.waiting_step]) if change.waiting_step else "",
@@ -74,11 +84,17 @@ def _start(context, request, page):
     school = workflow.school_of(context)
     target = school.get(target_key) if target_key else None
     try:
-        workflow.start(kind, context, request.user, request.POST.get("reason", ""), target)
+        scan = _read_scan(request)  # checked first: a request is not made without its scan
+        change = workflow.start(kind, context, request.user, request.POST.get("reason", ""), target)
+    except attachments.AttachmentError as exc:
+        page["error"] = t(ATTACHMENT_ERRORS[exc.args[0]])
+        return page
     except workflow.WorkflowError as exc:
         page["error"] = t(exc.args[0])
         audit.log(request, "status-request", context, result=audit.DENIED, kind=kind)
         return page
+    if scan is not None:
+        attachments.attach(change, scan[0], scan[1], request.user)
     audit.log(request, "status-request", context, kind=kind)
     _announce(request, context.open_change, context)
     request.session.flash(t(_("已提交${kind}申请", mapping={"kind": t(workflow.TYPES[kind].label)})))
@@ -112,6 +128,59 @@ def transfer_in(context, request):
     _announce(request, student.open_change, student)
     request.session.flash(t(_("转学申请已提交，等待本校审核")))
     return HTTPSeeOther(request.resource_url(context))
+
+
+def _read_scan(request):
+    """(filename, bytes) of an uploaded scan after checking it, or None when there is none."""
+    upload = request.POST.get("scan")
+    if not hasattr(upload, "file"):
+        return None
+    data = upload.file.read(attachments.MAX_BYTES + 1)
+    if not data:
+        raise attachments.AttachmentError("empty")
+    if len(data) > attachments.MAX_BYTES:
+        raise attachments.AttachmentError("too-large")
+    attachments.sniff(data)
+    return upload.filename, data
+
+
+def _send_attachment(request, change, index):
+    try:
+        item = change.attachments[int(index)]
+    except (ValueError, IndexError, TypeError):
+        raise HTTPNotFound()
+    response = Response(body=item.data(), content_type=item.content_type)
+    response.content_disposition = "attachment; filename=\"scan.%s\"; filename*=UTF-8''%s" % (
+        item.name.rsplit(".", 1)[-1], quote(item.name))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.cache_control = "no-store"
+    return response
+
+
+@view_config(context=Student, name="attachment", permission=P.VIEW_RECORD)
+def student_attachment(context, request):
+    """A scan of one of the pupil's changes (``c``: which change, ``i``: which scan)."""
+    try:
+        change = (context.status_changes or [])[int(request.params.get("c", ""))]
+    except (ValueError, IndexError):
+        raise HTTPNotFound()
+    audit.log(request, "attachment-read", context, change=change.kind)
+    return _send_attachment(request, change, request.params.get("i"))
+
+
+@view_config(context=School, name="changes-attachment", permission=P.APPROVE_SCHOOL)
+@view_config(context=Bureau, name="changes-attachment", permission=P.APPROVE_BUREAU)
+def queue_attachment(context, request):
+    """An approver who cannot see the record (the receiving side) reads the scans it decides on."""
+    try:
+        student = request.site.docmap[int(request.params.get("docid", ""))]
+    except (KeyError, ValueError):
+        raise HTTPNotFound()
+    change = getattr(student, "open_change", None)
+    if change is None or change.waiting_node(student) is not context:
+        raise HTTPNotFound()
+    audit.log(request, "attachment-read", student, change=change.kind)
+    return _send_attachment(request, change, request.params.get("i"))
 
 
 def _announce(request, change, student):
