@@ -82,7 +82,7 @@ EXPECTED = {
     ("teacher", "class_a"): {
         "school_a": set(), "class_a": {V}, "pupil_a": {V}, "member_a": {V}, "pupil_b": set()},
     ("guardian", "pupil_a"): {
-        "class_a": set(), "pupil_a": {V, R, S}, "member_a": {V, R, S}, "pupil_b": set()},
+        "class_a": set(), "pupil_a": {V, R, S, P.GUARDIAN_REQUEST}, "member_a": {V, R, S}, "pupil_b": set()},
     ("auditor", "site"): {
         "site": {P.AUDIT, P.ACCOUNT}, "province": set(), "school_a": set(), "pupil_a": set()},
     ("sysadmin", "site"): {

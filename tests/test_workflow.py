@@ -318,3 +318,29 @@ def test_scans_are_sniffed_sealed_and_served_to_those_deciding(app, world):
     link = re.search(r'href="([^"]+changes-attachment[^"]+)"', queue.text).group(1).replace("&amp;", "&")
     assert client(app, "head_a").get(link).body.startswith(b"%PDF")
     client(app, "head_b").get(link.replace(world["school_a"], world["school_b"]), status=404)
+
+
+def test_guardian_asks_online_and_the_receiving_school_picks_the_class(app, world):
+    guardian = client(app, "guard")
+    page = guardian.get(world["pupil_a"] + "/status")
+    form = page.forms["status-form"]
+    assert [v for v, _s, _t in form["kind"].options] == ["transfer", "suspend", "resume"]
+    form["kind"], form["reason"], form["school_code"] = "transfer", "搬家到海淀", "2111000002"
+    form.submit("start", status=303)
+    pupil = docid(app, world["pupil_a"])
+    token_ = token(guardian)
+    guardian.post(world["pupil_a"] + "/status", {"csrf_token": token_, "start": "1", "kind": "withdraw",
+                                                 "reason": "x"}, status=403)  # not a guardian's to ask
+    head_b = client(app, "head_b")
+    queue = head_b.get(world["school_b"] + "/changes")
+    assert "搬家到海淀" in queue.text and 'name="target"' in queue.text
+    decide(head_b, world["school_b"], pupil).follow()  # the form posts no class: refused
+    with open_site(app) as site:
+        assert resolve(site, world["pupil_a"]).open_change.position == 0
+    head_b.post(world["school_b"] + "/changes", {"csrf_token": token(head_b), "docid": str(pupil),
+                                                 "action": "approve", "target": "2024-01"}, status=303)
+    for login, node in (("county_b", world["county_b"]), ("head_a", world["school_a"]),
+                        ("county_a", world["county_a"])):
+        decide(client(app, login), node, pupil)
+    with open_site(app) as site:
+        assert resource_path(site.docmap[pupil].__parent__) == world["class_b"]

@@ -18,6 +18,7 @@ from xueji_site.idnumbers import normalise
 from xueji_site.resources import Bureau, School, Student
 
 LOCAL_KINDS = [k for k in workflow.TYPES if k != "transfer"]
+GUARDIAN_KINDS = ["transfer", "suspend", "resume"]  # what a guardian may ask for online
 
 
 def _when(stamp):
@@ -42,8 +43,8 @@ def _change_view(request, change, student):
         "chain": [t(workflow.STEP_LABELS[s]) for s in change.chain],
         "steps": [(_when(when), login, t(workflow.STEP_LABELS.get(step, step)) if step else "", decision, reason)
                   for when, _uid, login, step, decision, reason in change.steps],
-        "target": t(change.target_class.title) + " · " + change.target_class.__parent__.title
-        if change.target_class is not None else "",
+        "target": (t(change.target_class.title) + " · " if change.target_class is not None else "")
+        + (change.target_school.title if getattr(change, "target_school", None) is not None else ""),
     }
 
 
@@ -53,6 +54,7 @@ def status_page(context, request):
     t = request.localizer.translate
     school = workflow.school_of(context)
     may_request = bool(request.has_permission(P.REQUEST_CHANGE, context))
+    as_guardian = not may_request and bool(request.has_permission(P.GUARDIAN_REQUEST, context))
     page = {
         "status": t(workflow.STATUS_LABELS.get(context.status, context.status)),
         "open": _change_view(request, context.open_change, context) if context.open_change else None,
@@ -60,11 +62,15 @@ def status_page(context, request):
         and context.open_change.requested_by[0] == request.user.userid,
         "past": [_change_view(request, c, context) for c in reversed(context.status_changes or [])
                  if c is not context.open_change],
-        "kinds": [(k, t(workflow.TYPES[k].label)) for k in LOCAL_KINDS] if may_request else [],
+        "kinds": [(k, t(workflow.TYPES[k].label)) for k in (LOCAL_KINDS if may_request else
+                                                              GUARDIAN_KINDS if as_guardian else [])],
+        "as_guardian": as_guardian,
         "classes": [(k, t(school[k].title)) for k in school.keys() if k != context.__parent__.__name__],
         "error": None,
     }
-    if request.method == "POST" and may_request and "start" in request.POST:
+    if request.method == "POST" and (may_request or as_guardian) and "start" in request.POST:
+        if as_guardian and request.POST.get("kind") not in GUARDIAN_KINDS:
+            raise HTTPForbidden()
         return _start(context, request, page)
     if request.method == "POST" and "withdraw" in request.POST and context.open_change is not None:
         try:
@@ -82,10 +88,12 @@ def _start(context, request, page):
     kind = request.POST.get("kind", "")
     target_key = request.POST.get("target", "")
     school = workflow.school_of(context)
-    target = school.get(target_key) if target_key else None
+    target = school.get(target_key) if target_key and kind != "transfer" else None
+    target_school = _school_by_code(request, request.POST.get("school_code", "")) if kind == "transfer" else None
     try:
         scan = _read_scan(request)  # checked first: a request is not made without its scan
-        change = workflow.start(kind, context, request.user, request.POST.get("reason", ""), target)
+        change = workflow.start(kind, context, request.user, request.POST.get("reason", ""), target,
+                                target_school=target_school)
     except attachments.AttachmentError as exc:
         page["error"] = t(ATTACHMENT_ERRORS[exc.args[0]])
         return page
@@ -128,6 +136,12 @@ def transfer_in(context, request):
     _announce(request, student.open_change, student)
     request.session.flash(t(_("转学申请已提交，等待本校审核")))
     return HTTPSeeOther(request.resource_url(context))
+
+
+def _school_by_code(request, code):
+    from xueji_site.catalog import find_by_code
+    found = find_by_code(request, normalise(code)) if code.strip() else None
+    return found if getattr(found, "content_type", None) == "School" else None
 
 
 def _read_scan(request):
@@ -212,7 +226,10 @@ def queue(context, request):
         change = student.open_change
         view = _change_view(request, change, student)
         school = workflow.school_of(student)
-        view.update(docid=student.docid, name=student.name, gender=t(_("男") if student.gender == "1" else _("女")),
+        needs_class = change.waiting_step == workflow.TO_SCHOOL and change.target_class is None
+        view.update(needs_class=needs_class,
+                    classes=[(k, t(context[k].title)) for k in context.keys()] if needs_class else [],
+                    docid=student.docid, name=student.name, gender=t(_("男") if student.gender == "1" else _("女")),
                     born=student.birth_date.isoformat() if student.birth_date else "",
                     school=school.title, klass=t(student.__parent__.title), started=change.step_started)
         items.append(view)
@@ -233,8 +250,10 @@ def _decide(context, request):
     if not workflow.may_decide(request, change, student):
         raise HTTPForbidden()
     approve = request.POST.get("action") == "approve"
+    target = context.get(request.POST.get("target", "")) if isinstance(context, School) else None
     try:
-        workflow.decide(change, student, request.user, approve, request.POST.get("reason", ""))
+        workflow.decide(change, student, request.user, approve, request.POST.get("reason", ""),
+                        target_class=target)
     except workflow.WorkflowError as exc:
         request.session.flash(t(exc.args[0]))
         return HTTPSeeOther(request.resource_url(context, "changes"))

@@ -12,6 +12,7 @@ SHARE = "share"                # grant and revoke local roles on a node
 MANAGE_USERS = "manage-users"  # create, lock and reset accounts
 AUDIT = "audit"                # read the audit log
 REQUEST_CHANGE = "request-change"  # start a status change (学籍异动) for a pupil
+GUARDIAN_REQUEST = "guardian-request"  # a guardian asks online: transfer, suspension, resumption
 APPROVE_SCHOOL = "approve-school"  # first review of key-field changes (the principal)
 APPROVE_BUREAU = "approve-bureau"  # second review (a bureau above the school)
 ACCOUNT = "account"            # any logged-in user: change own password, see own places
@@ -21,4 +22,4 @@ ACCOUNT = "account"            # any logged-in user: change own password, see ow
 UNSET = "xueji.permission-not-declared"
 
 ALL = (VIEW, VIEW_RECORD, VIEW_SENSITIVE, ADD, EDIT, DELETE, SHARE, MANAGE_USERS, AUDIT, ACCOUNT,
-       APPROVE_SCHOOL, APPROVE_BUREAU, REQUEST_CHANGE)
+       APPROVE_SCHOOL, APPROVE_BUREAU, REQUEST_CHANGE, GUARDIAN_REQUEST)

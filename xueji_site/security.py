@@ -90,7 +90,7 @@ MATRIX = {
         SCHOOL_REGISTRAR: _RECORD_FULL | {P.ADD, P.EDIT, P.DELETE, P.SHARE, P.REQUEST_CHANGE},
         HEAD_TEACHER: {P.VIEW, P.VIEW_RECORD, P.ADD, P.EDIT},
         TEACHER: {P.VIEW},
-        GUARDIAN: _RECORD_FULL,
+        GUARDIAN: _RECORD_FULL | {P.GUARDIAN_REQUEST},
     },
     # Family members are part of the record: who may read the record may read them.
     "FamilyMember": {

@@ -108,14 +108,16 @@ def is_compulsory(school, grade):
 class StatusChange(Persistent):
     """One status change of one pupil, from request to decision."""
 
-    def __init__(self, kind, student, user, reason, target_class=None):
+    def __init__(self, kind, student, user, reason, target_class=None, target_school=None):
         self.kind = kind
         self.requested_by = (user.userid, user.login)
         self.requested_at = time.time()
         self.reason = reason
         self.source_class = student.__parent__
         self.target_class = target_class
-        self.chain = chain_for(TYPES[kind], student, target_class)
+        # a guardian names the school; its principal picks the class when approving
+        self.target_school = target_class.__parent__ if target_class is not None else target_school
+        self.chain = chain_for(TYPES[kind], student, self.target_school)
         self.position = 0
         self.step_started = self.requested_at
         self.state = OPEN
@@ -132,7 +134,7 @@ class StatusChange(Persistent):
 
     def waiting_node(self, student):
         step = self.waiting_step
-        return node_for_step(step, student, self.target_class) if step else None
+        return node_for_step(step, student, self.target_school) if step else None
 
     def due(self):
         """The step's deadline: 10 working days after it started (weekends skipped)."""
@@ -142,20 +144,20 @@ class StatusChange(Persistent):
         return self.state == OPEN and (today or datetime.date.today()) > self.due()
 
 
-def chain_for(change_type, student, target_class):
+def chain_for(change_type, student, target_school):
     chain = list(change_type.chain)
-    if change_type.name == "transfer" and target_class is not None:
+    if change_type.name == "transfer" and target_school is not None:
         source_province = bureau_of(school_of(student), PROVINCE)
-        target_province = bureau_of(target_class.__parent__, PROVINCE)
+        target_province = bureau_of(target_school, PROVINCE)
         if source_province is not target_province:  # across provinces: both provinces approve
             chain.insert(chain.index(TO_COUNTY) + 1, TO_PROVINCE)
             chain.append(PROVINCE)
     return tuple(chain)
 
 
-def node_for_step(step, student, target_class):
+def node_for_step(step, student, target_school):
     if step in (TO_SCHOOL, TO_COUNTY, TO_PROVINCE):
-        school = target_class.__parent__
+        school = target_school
     else:
         school = school_of(student)
     if step in (SCHOOL, TO_SCHOOL):
@@ -181,7 +183,7 @@ def may_decide(request, change, student):
 
 # -- starting, deciding, withdrawing ---------------------------------------------------
 
-def check_allowed(kind, student, target_class=None, today=None):
+def check_allowed(kind, student, target_class=None, today=None, target_school=None):
     """Raise WorkflowError unless ``kind`` may start for ``student`` now."""
     change_type = TYPES.get(kind)
     if change_type is None:
@@ -197,8 +199,17 @@ def check_allowed(kind, student, target_class=None, today=None):
         raise WorkflowError(_("义务教育阶段不得办理${kind}", mapping={"kind": change_type.label}))
     if change_type.not_in_last_grade and grade == 12:
         raise WorkflowError(_("高三不得留级"))
-    if change_type.needs_target:
+    if change_type.name == "transfer" and target_class is None and target_school is not None:
+        _check_target_school(student, target_school)
+    elif change_type.needs_target:
         _check_target(change_type, student, target_class, today)
+
+
+def _check_target_school(student, school):
+    if getattr(school, "content_type", None) != "School":
+        raise WorkflowError(_("请填写转入学校的学校标识码"))
+    if school is school_of(student):
+        raise WorkflowError(_("转学须转入其他学校；本校内请办理调班"))
 
 
 def _check_target(change_type, student, target_class, today):
@@ -206,8 +217,7 @@ def _check_target(change_type, student, target_class, today):
         raise WorkflowError(_("请选择要转入的班级"))
     here = student.__parent__
     if change_type.name == "transfer":
-        if target_class.__parent__ is here.__parent__:
-            raise WorkflowError(_("转学须转入其他学校；本校内请办理调班"))
+        _check_target_school(student, target_class.__parent__)
         return
     if target_class.__parent__ is not here.__parent__:
         raise WorkflowError(_("留级、跳级只能在本校同一学段内办理"))
@@ -218,11 +228,11 @@ def _check_target(change_type, student, target_class, today):
         raise WorkflowError(_("跳级应转入上一届（高一个年级）的班级"))
 
 
-def start(kind, student, user, reason, target_class=None, today=None):
-    check_allowed(kind, student, target_class, today)
+def start(kind, student, user, reason, target_class=None, today=None, target_school=None):
+    check_allowed(kind, student, target_class, today, target_school)
     if not reason.strip():
         raise WorkflowError(_("请填写申请理由"))
-    change = StatusChange(kind, student, user, reason, target_class)
+    change = StatusChange(kind, student, user, reason, target_class, target_school)
     student.open_change = change
     _remember(student, change)
     history.record(student, "status-requested", note="%s: %s" % (kind, reason))
@@ -236,13 +246,20 @@ def _remember(student, change):
     student.status_changes.append(change)
 
 
-def decide(change, student, user, approve, reason="", registry=None):
-    """Record ``user``'s decision on the waiting step; the last approval applies the change."""
+def decide(change, student, user, approve, reason="", registry=None, target_class=None):
+    """Record ``user``'s decision on the waiting step; the last approval applies the change.
+
+    The receiving school approving a transfer a guardian asked for names the
+    class (``target_class``, one of its own)."""
     if change.state != OPEN or student.open_change is not change:
         raise WorkflowError(_("该申请已办结，无需再处理"))
     step = change.waiting_step
     if not approve and not reason.strip():
         raise WorkflowError(_("驳回时必须填写理由"))
+    if approve and step == TO_SCHOOL and change.target_class is None:
+        if target_class is None or target_class.__parent__ is not change.target_school:
+            raise WorkflowError(_("请选择转入班级"))
+        change.target_class = target_class
     change.steps.append((time.time(), user.userid, user.login, step, "approve" if approve else "reject", reason))
     if not approve:
         _close(change, student, REJECTED)
