@@ -37,6 +37,7 @@ REQUIRES = [
     "pygal>=3.0",      # server-side SVG charts (no CDN, no script)
     "pyramid_mailer>=0.15",  # mail that leaves only when its transaction commits
     "Pillow>=10",      # photos: re-encode uploads, check pixel limits
+    "segno>=1.5",      # QR codes on verification reports (pure Python, SVG)
     "setuptools<81",  # pyramid and deform still import pkg_resources
 ]
 
@@ -90,6 +91,8 @@ setup(
             "xueji-backup = xueji_site.scripts.backup:main",
             "xueji-verify-audit = xueji_site.scripts.verify_audit:main",
             "xueji-disable-stale = xueji_site.scripts.disable_stale:main",
+            "xueji-archive = xueji_site.scripts.archive:main",
+            "xueji-retention = xueji_site.scripts.retention:main",
             "xueji-remind = xueji_site.scripts.remind:main",
         ],
     },

@@ -13,6 +13,9 @@ PUBLIC = {
     ("Site", "login"), ("Site", "logout"), ("Site", "language"),
     ("Site", "totp"), ("Site", "privacy"),  # the second-factor step; the privacy notice
     ("static", ""), ("static-deform", ""),
+    # issue 5: public certificate verification (security.md H1) — rate limited, audited,
+    # masked minimal answers; the form posts with a CSRF token, the JSON is a GET
+    ("Site", "verify"), ("Site", "verify.json"),
 }
 
 
@@ -64,25 +67,26 @@ def test_default_permission_denies_a_view_without_one(app):
 # the policy as a person states it; the code must agree with it.
 V, R, S, A, E, D, SH = P.VIEW, P.VIEW_RECORD, P.VIEW_SENSITIVE, P.ADD, P.EDIT, P.DELETE, P.SHARE
 AS, AB, RC = P.APPROVE_SCHOOL, P.APPROVE_BUREAU, P.REQUEST_CHANGE
+GR, TG, IC = P.GRADUATE, P.TRACK_GRADUATES, P.ISSUE_CODE  # issue 5: graduation
 EXPECTED = {
     # role, granted at: {node: permissions there}
     ("bureau_admin", "county_a"): {
-        "province": set(), "county_a": {V, A, E, SH, AB}, "school_a": {V, A, E, D, SH},
-        "class_a": {V, A, E, D, SH}, "pupil_a": {V, R, S, A, E, D, SH, AB, RC}, "member_a": {V, R, S, E, D},
+        "province": set(), "county_a": {V, A, E, SH, AB, GR}, "school_a": {V, A, E, D, SH, GR},
+        "class_a": {V, A, E, D, SH}, "pupil_a": {V, R, S, A, E, D, SH, AB, RC, TG}, "member_a": {V, R, S, E, D},
         "school_b": set(), "pupil_b": set()},
     ("principal", "school_a"): {
-        "county_a": set(), "school_a": {V, SH, AS}, "class_a": {V, SH}, "pupil_a": {V, R, S, SH, AS, RC},
+        "county_a": set(), "school_a": {V, SH, AS, GR}, "class_a": {V, SH}, "pupil_a": {V, R, S, SH, AS, RC, TG, IC},
         "member_a": {V, R, S}, "school_b": set(), "pupil_b": set()},
     ("school_registrar", "school_a"): {
-        "county_a": set(), "school_a": {V, A, E, SH}, "class_a": {V, A, E, D, SH},
-        "pupil_a": {V, R, S, A, E, D, SH, RC}, "member_a": {V, R, S, E, D}, "school_b": set(), "pupil_b": set()},
+        "county_a": set(), "school_a": {V, A, E, SH, GR}, "class_a": {V, A, E, D, SH},
+        "pupil_a": {V, R, S, A, E, D, SH, RC, TG, IC}, "member_a": {V, R, S, E, D}, "school_b": set(), "pupil_b": set()},
     ("head_teacher", "class_a"): {
         "school_a": set(), "class_a": {V}, "pupil_a": {V, R, A, E}, "member_a": {V, R, E, D},
         "class_b": set(), "pupil_b": set()},
     ("teacher", "class_a"): {
         "school_a": set(), "class_a": {V}, "pupil_a": {V}, "member_a": {V}, "pupil_b": set()},
     ("guardian", "pupil_a"): {
-        "class_a": set(), "pupil_a": {V, R, S, P.GUARDIAN_REQUEST}, "member_a": {V, R, S}, "pupil_b": set()},
+        "class_a": set(), "pupil_a": {V, R, S, P.GUARDIAN_REQUEST, IC}, "member_a": {V, R, S}, "pupil_b": set()},
     ("auditor", "site"): {
         "site": {P.AUDIT, P.ACCOUNT}, "province": set(), "school_a": set(), "pupil_a": set()},
     ("sysadmin", "site"): {
@@ -123,10 +127,11 @@ def test_every_content_type_has_matrix_rows():
 
 def test_matrix_view_is_inherited_downwards():
     """A role that may view a node may view every node type below it (catalog scoping relies on it)."""
-    below = {"Site": ["Bureau", "School", "SchoolClass", "Student", "FamilyMember"],
-             "Bureau": ["School", "SchoolClass", "Student", "FamilyMember"],
-             "School": ["SchoolClass", "Student", "FamilyMember"], "SchoolClass": ["Student", "FamilyMember"],
-             "Student": ["FamilyMember"], "FamilyMember": []}
+    below = {"Site": ["Bureau", "School", "SchoolClass", "Student", "FamilyMember", "Archive"],
+             "Bureau": ["School", "SchoolClass", "Student", "FamilyMember", "Archive"],
+             "School": ["SchoolClass", "Student", "FamilyMember", "Archive"],
+             "SchoolClass": ["Student", "FamilyMember"],
+             "Student": ["FamilyMember"], "FamilyMember": [], "Archive": []}  # Archive: issue 5
     for type_name, roles in security.MATRIX.items():
         for role, perms in roles.items():
             if P.VIEW in perms:

@@ -63,7 +63,7 @@ def test_stats_refuses_bad_arguments(run, capsys):
     assert run(stats, "--report", "enrolment", "--scope", "/999999") == 2
     assert "找不到节点" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        run(stats, "--report", "graduates", "--scope", "/")  # not available yet
+        run(stats, "--report", "no-such-report", "--scope", "/")  # issue 5: "graduates" is available now
 
 
 def test_reindex_rebuilds_everything_and_a_scope(site_dir, run, capsys):

@@ -20,8 +20,16 @@ def includeme(config):
     config.scan(".accounts")
     config.scan(".errors")
     config.scan(".language")
+    config.scan(".totp")
+    config.scan(".diskguard")
+    config.scan(".privacy")
+    config.scan(".reauth")
+    config.scan(".sealer")
     config.scan(".search")
     config.scan(".reports")
-    config.include(".importing")  # issue 3: batch import
-    config.include(".api")  # issue 3: JSON API
-    config.scan(".tokens")  # issue 3: API tokens page
+    config.include(".importing")  # issue 3: batch import (helper)
+    config.include(".api")  # issue 3: JSON API (helper)
+    config.scan(".tokens")  # issue 3: API tokens page (helper)
+    config.scan(".graduation")  # issue 5: graduation (helper)
+    config.scan(".verify")  # issue 5: public certificate verification (helper)
+    config.include(".archive")  # issue 5: archive of graduates, destinations, codes (helper)

@@ -1,13 +1,14 @@
 """Account administration for sysadmins and security admins: find accounts by
 login prefix (a BTree range, never a scan of everyone), unlock, reset to a
-one-time password, deactivate and reactivate. Every action is audited."""
+one-time password, deactivate and reactivate, and reset the second factor
+(the user must enrol again). Every action is audited."""
 import datetime
 import itertools
 
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from xueji_site import audit, permissions as P
+from xueji_site import audit, permissions as P, security
 from xueji_site.i18n import _
 from xueji_site.resources import Site
 from xueji_site.users import new_one_time_password
@@ -27,6 +28,14 @@ def _status(user, now):
     if user.must_change_password:
         return _("待改密码")
     return _("正常")
+
+
+def _may_manage(request, site, user):
+    """Separation of duties: a sysadmin may not reset (and so take over) the
+    auditor's or the security administrator's account; only a security admin may."""
+    if not security.DUTY_ROLES.intersection(security.local_roles_of(site, user.userid)):
+        return True
+    return security.SECURITY_ADMIN in security.local_roles_of(site, request.user.userid)
 
 
 @view_config(context=Site, name="users", permission=P.MANAGE_USERS, renderer="templates/users.pt")
@@ -57,11 +66,15 @@ def user_action(context, request):
     t = request.localizer.translate
     user = context.principals.get(request.POST.get("userid", ""))
     action = request.POST.get("action")
-    if user is None or action not in ("unlock", "reset", "deactivate", "activate"):
+    if user is None or action not in ("unlock", "reset", "deactivate", "activate", "totp-reset"):
         request.session.flash(t(_("无效的操作")))
         return HTTPSeeOther(request.resource_url(context, "users"))
-    if user is request.user and action in ("deactivate", "reset"):
+    if user is request.user and action in ("deactivate", "reset", "totp-reset"):
         request.session.flash(t(_("不能对自己的账号执行此操作")))
+        return HTTPSeeOther(request.resource_url(context, "users"))
+    if not _may_manage(request, context, user):
+        request.session.flash(t(_("只有安全管理员可以管理系统管理员、安全管理员和审计员的账号")))
+        audit.log(request, "account-" + action, context, result=audit.DENIED, target=user.login)
         return HTTPSeeOther(request.resource_url(context, "users"))
     one_time = None
     if action == "unlock":
@@ -70,6 +83,8 @@ def user_action(context, request):
         one_time = new_one_time_password()
         user.set_password(one_time, must_change=True)
         user.locked_until, user.failed_logins = 0.0, 0
+    elif action == "totp-reset":  # a lost phone: the user enrols again at next login
+        user.clear_second_factor()
     elif action == "deactivate":
         user.active = False
         user.sessions.clear()

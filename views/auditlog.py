@@ -6,6 +6,7 @@ from pyramid.view import view_config
 from xueji_site import audit, permissions as P
 from xueji_site.i18n import _
 from xueji_site.resources import Site
+from . import reauth
 from .tables import download
 
 HEADER = (_("时间"), _("用户"), _("地址"), _("操作"), _("对象"), _("结果"), _("详情"))
@@ -54,6 +55,9 @@ def audit_log(context, request):
     t = request.localizer.translate
     header = [t(h) for h in HEADER]
     if params.get("export") in ("csv", "xlsx"):
+        stale = reauth.demand(request)  # a bulk copy needs a recent password
+        if stale is not None:
+            return stale
         entries = context.audit.newest(matches, limit=EXPORT_LIMIT)
         audit.log(request, "export", context, rows=len(entries), type="audit", format=params["export"])
         return download([_row(e, t) for e in entries], header, "audit", params["export"])

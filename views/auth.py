@@ -1,20 +1,69 @@
-"""Logging in and out, and changing one's password."""
+"""Logging in and out, and changing one's password.
+
+Login is throttled per client address on top of the per-account lockout
+(5 failures → 30 minutes): an address that failed ``xueji.login_rate`` times
+(default 20/minute; a moving window in process memory, so each app server
+counts for itself) is refused with 429 until the window moves on. Only
+failures count, so a school's staff logging in together behind one NAT
+address are not turned away at 8 o'clock.
+"""
+import math
 import time
 from urllib.parse import urlparse
 
 import deform
+from limits import parse as parse_rate
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
 from xueji_site import audit, permissions as P
 from xueji_site.i18n import _
+from xueji_site.policy import password_is_stale
 from xueji_site.resources import Site
 from xueji_site.schemas.accounts import LoginSchema, change_password_schema
 from xueji_site.users import check_password, dummy_check
 
 MAX_FAILURES = 5
 LOCK_SECONDS = 30 * 60
+PENDING_SECONDS = 5 * 60  # time allowed between the password and the second factor
+
+
+def _limiter(registry):
+    """(limiter, rate) for this application, made on first use."""
+    found = getattr(registry, "xueji_login_limiter", None)
+    if found is None:
+        rate = parse_rate(registry.settings.get("xueji.login_rate", "20/minute"))
+        found = registry.xueji_login_limiter = (MovingWindowRateLimiter(MemoryStorage()), rate)
+    return found
+
+
+def throttled(request):
+    """Seconds to wait when this address has used up its failed attempts, else 0."""
+    limiter, rate = _limiter(request.registry)
+    address = request.client_addr or "unknown"
+    if limiter.test(rate, "login", address):
+        return 0
+    reset_at, _remaining = limiter.get_window_stats(rate, "login", address)
+    return max(1, math.ceil(reset_at - time.time()))
+
+
+def count_failure(request):
+    """One failed attempt (password, unknown login, locked account, wrong code) from this address."""
+    limiter, rate = _limiter(request.registry)
+    limiter.hit(rate, "login", request.client_addr or "unknown")
+
+
+def refuse_throttled(request, wait, page):
+    """Turn ``page`` into a 429 answer with Retry-After, and audit the refusal."""
+    request.response.status = 429
+    request.response.headers["Retry-After"] = str(wait)
+    request.site.audit.append("", request.params.get("login", "")[:100], request.client_addr, "login", "",
+                              audit.DENIED, {"reason": "throttled"})
+    page["error"] = request.localizer.translate(_("尝试过于频繁，请${n}秒后再试", mapping={"n": wait}))
+    return page
 
 
 def _safe_target(request, came_from):
@@ -35,7 +84,7 @@ def _landing(request, user):
 
 
 @view_config(context=Site, name="login", permission=NO_PERMISSION_REQUIRED,
-             renderer="templates/login.pt", allow_stale_password=True)
+             renderer="templates/login.pt", allow_stale_password=True, allow_without_second_factor=True)
 def login(context, request):
     t = request.localizer.translate
     schema = LoginSchema().bind(request=request)
@@ -45,6 +94,9 @@ def login(context, request):
     if request.method != "POST":
         return {"form": form.render({"csrf_token": request.session.get_csrf_token()}), "came_from": came_from,
                 "error": None}
+    wait = throttled(request)
+    if wait:
+        return refuse_throttled(request, wait, {"form": form.render(), "came_from": came_from})
     try:
         values = form.validate(request.POST.items())
     except deform.ValidationFailure as failure:
@@ -53,14 +105,51 @@ def login(context, request):
     error = _check_login(request, context, user, values)
     if error:
         return {"form": form.render({"login": values["login"]}), "came_from": came_from, "error": t(error)}
+    if user.totp_secret:
+        return _ask_second_factor(request, user, came_from)
+    return finish_login(request, user, came_from)
+
+
+def _ask_second_factor(request, user, came_from):
+    """The password was right; the session holds only a pending mark until the code."""
+    request.session.invalidate()
+    request.session["pending"] = (user.userid, time.time(), came_from)
+    audit.log(request, "login-password", request.site, target=user.login)
+    return HTTPSeeOther(request.application_url + "/totp")
+
+
+def pending_user(request):
+    """The user whose password was checked in this session within PENDING_SECONDS, or None."""
+    pending = request.session.get("pending")
+    if not pending:
+        return None
+    userid, since, _came_from = pending
+    if time.time() - since > PENDING_SECONDS:
+        return None
+    return request.site.principals.get(userid)
+
+
+def finish_login(request, user, came_from=""):
+    """Every factor checked: a fresh session, audited, and on to the right page."""
     user.failed_logins = 0
     user.last_login = time.time()
     headers = remember(request, user.userid)
-    audit.log(request, "login", context, result=audit.OK)
+    audit.log(request, "login", request.site, result=audit.OK)
     target = _safe_target(request, came_from) or _landing(request, user)
-    if user.must_change_password:
+    if password_is_stale(request, user):
         target = request.application_url + "/password"
     return HTTPSeeOther(target, headers=headers)
+
+
+def record_failure(request, user, reason):
+    """One more failed attempt on ``user`` (password or code); locks at MAX_FAILURES."""
+    count_failure(request)
+    user.failed_logins += 1
+    if user.failed_logins >= MAX_FAILURES:
+        user.locked_until = time.time() + LOCK_SECONDS
+        reason = "locked-now"
+    request.site.audit.append(user.userid, user.login, request.client_addr, "login", "", audit.FAILED,
+                              {"reason": reason})
 
 
 def _check_login(request, site, user, values):
@@ -69,27 +158,23 @@ def _check_login(request, site, user, values):
     now = time.time()
     if user is None:
         dummy_check(values["password"])
+        count_failure(request)
         site.audit.append("", values["login"][:100], request.client_addr, "login", "", audit.FAILED,
                           {"reason": "unknown-login"})
         return generic
     if user.locked_until > now:
+        count_failure(request)
         site.audit.append(user.userid, user.login, request.client_addr, "login", "", audit.DENIED,
                           {"reason": "locked"})
         return _("尝试次数过多，账号已暂时锁定，请30分钟后再试或联系管理员")
     if not user.active or not check_password(values["password"], user.password_hash):
-        user.failed_logins += 1
-        reason = "inactive" if not user.active else "bad-password"
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until = now + LOCK_SECONDS
-            reason = "locked-now"
-        site.audit.append(user.userid, user.login, request.client_addr, "login", "", audit.FAILED,
-                          {"reason": reason})
+        record_failure(request, user, "inactive" if not user.active else "bad-password")
         return generic
     return None
 
 
 @view_config(context=Site, name="logout", request_method="POST", permission=NO_PERMISSION_REQUIRED,
-             allow_stale_password=True)
+             allow_stale_password=True, allow_without_second_factor=True)
 def logout(context, request):
     if request.user is not None:
         audit.log(request, "logout", context)
@@ -98,14 +183,14 @@ def logout(context, request):
 
 
 @view_config(context=Site, name="password", permission=P.ACCOUNT,
-             renderer="templates/form.pt", allow_stale_password=True)
+             renderer="templates/form.pt", allow_stale_password=True, allow_without_second_factor=True)
 def change_password(context, request):
     t = request.localizer.translate
     user = request.user
     schema = change_password_schema().bind(request=request, user=user)
     form = deform.Form(schema, buttons=(deform.Button("save", title=t(_("修改密码"))),), formid="password-form")
     heading = t(_("修改密码"))
-    notice = t(_("首次登录或密码已过期，请先设置新密码")) if user.must_change_password else None
+    notice = t(_("首次登录或密码已过期，请先设置新密码")) if password_is_stale(request, user) else None
     request.response.cache_control = "no-store"
     if request.method != "POST":
         return {"form": form.render(), "heading": heading, "notice": notice}

@@ -67,11 +67,11 @@ class Layout:
             return tabs
         if self.can(P.VIEW_RECORD if ctx.content_type == "Student" else P.VIEW):
             tabs.append((t(_("查看")), req.resource_url(ctx), view == ""))
-        if ctx.content_type != "Site" and self.can(P.EDIT):
-            tabs.append((t(_("编辑")), req.resource_url(ctx, "edit"), view == "edit"))
         if ctx.content_type != "Student" and (self.can(P.VIEW) or (ctx.content_type == "Site" and self.user)):
             tabs.append((t(_("查询")), req.resource_url(ctx, "search"), view == "search"))
             tabs.append((t(_("统计")), req.resource_url(ctx, "reports"), view == "reports"))
+        if ctx.content_type != "Site" and self.can(P.EDIT):
+            tabs.append((t(_("编辑")), req.resource_url(ctx, "edit"), view == "edit"))
         if ctx.content_type in ("School", "SchoolClass") and self.can(P.EDIT):
             tabs.append((t(_("批量修改")), req.resource_url(ctx, "batch"), view == "batch"))
         if ctx.content_type in ("School", "Bureau") and self.can(P.EDIT):
@@ -83,18 +83,32 @@ class Layout:
         if (ctx.content_type == "School" and self.can(P.APPROVE_SCHOOL)) or (
                 ctx.content_type == "Bureau" and self.can(P.APPROVE_BUREAU)):
             tabs.append((t(_("待办异动")), req.resource_url(ctx, "changes"), view == "changes"))
+        tabs += self._graduate_tabs(ctx, req, view)  # issue 5: graduation and archive
         if self.can(P.SHARE):
             tabs.append((t(_("权限")), req.resource_url(ctx, "sharing"), view == "sharing"))
         if ctx.content_type == "Site" and self.can(P.MANAGE_USERS):
             tabs.append((t(_("账号管理")), req.resource_url(ctx, "users"), view == "users"))
         if ctx.content_type == "Site" and self.can(P.AUDIT):
             tabs.append((t(_("审计日志")), req.resource_url(ctx, "audit"), view == "audit"))
-        if ctx.content_type == "Site" and self.user is not None:
+        if ctx.content_type == "Site" and self.user is not None:  # issue 3: API tokens
             tabs.append((t(_("API 令牌")), req.resource_url(ctx, "tokens"), view == "tokens"))
-        if ctx.content_type == "School" and self.can(P.ADD):
+        if ctx.content_type == "School" and self.can(P.ADD):  # issue 3: batch import
             tabs.append((t(_("导入")), req.resource_url(ctx, "import"), view.startswith("import")))
         if ctx.content_type not in ("Site",) and self.can(P.DELETE):
             tabs.append((t(_("删除")), req.resource_url(ctx, "delete"), view == "delete"))
+        return tabs
+
+    def _graduate_tabs(self, ctx, req, view):
+        """Issue 5: graduating (school, bureau), the school's archive, a graduate's page."""
+        t, tabs = self.t, []
+        if ctx.content_type in ("School", "Bureau") and self.can(P.GRADUATE):
+            label = _("毕业办理") if ctx.content_type == "School" else _("毕业审核")
+            tabs.append((t(label), req.resource_url(ctx, "graduation"), view == "graduation"))
+        if ctx.content_type == "School" and getattr(ctx, "graduate_archive", None) is not None and self.can(P.VIEW):
+            tabs.append((t(_("毕业生档案")), req.resource_url(ctx.graduate_archive), False))
+        if ctx.content_type == "Student" and ctx.status in ("graduated", "completed", "incomplete") \
+                and self.can(P.VIEW_RECORD):
+            tabs.append((t(_("毕业证书")), req.resource_url(ctx, "graduate"), view == "graduate"))
         return tabs
 
     def addable(self):

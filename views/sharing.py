@@ -14,6 +14,7 @@ from xueji_site.i18n import _
 from xueji_site.resources import Node
 from xueji_site.schemas.accounts import GrantSchema
 from xueji_site.users import new_one_time_password
+from . import reauth
 
 
 def _holders(request, node):
@@ -47,6 +48,9 @@ def sharing(context, request):
               "form": form.render() if roles else None, "one_time": None}
     if request.method != "POST":
         return result
+    stale = reauth.demand(request)  # granting and revoking roles needs a recent password
+    if stale is not None:
+        return stale
     if "revoke" in request.POST:
         return _revoke(context, request)
     try:
@@ -56,6 +60,9 @@ def sharing(context, request):
         return result
     principals = request.site.principals
     target = principals.by_login_name(values["login"])
+    if target is not None and _two_duties(context, target, values["role"]):
+        request.session.flash(t(_("同一账号不能兼任系统管理员、安全管理员、审计员中的两个角色")))
+        return HTTPSeeOther(request.resource_url(context, "sharing"))
     if target is None:
         password = new_one_time_password()
         target = principals.add_user(values["login"], values["title"], password=password, must_change=True)
@@ -69,6 +76,12 @@ def sharing(context, request):
         result["form"] = form.render()
         return result
     return HTTPSeeOther(request.resource_url(context, "sharing"))
+
+
+def _two_duties(context, target, role):
+    """Separation of duties (security.DUTY_ROLES): refused before anything is written."""
+    held = set(security.local_roles_of(context, target.userid)) | {role}
+    return len(security.DUTY_ROLES & held) > 1
 
 
 def _revoke(context, request):

@@ -13,7 +13,7 @@ from pyramid_zodbconn import get_connection
 
 from . import crypto, permissions, users
 from .i18n import negotiate_locale
-from .policy import SecurityPolicy, request_site, request_user
+from .policy import SecurityPolicy, csrf_applies, request_site, request_user
 from .site import ensure_site, get_site
 
 
@@ -43,6 +43,11 @@ def configure(settings):
     settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
     settings.setdefault("retry.attempts", "3")
     settings.setdefault("pyramid.default_locale_name", "zh_Hans")
+    settings.setdefault("xueji.password_max_age_days", "90")  # forced change after this (0: never)
+    settings.setdefault("xueji.login_rate", "20/minute")      # login attempts per client address
+    settings.setdefault("xueji.audit_retention_days", "190")  # audit.purge refuses anything younger
+    settings.setdefault("xueji.reauth_seconds", "900")  # password again before grants and exports
+    settings.setdefault("xueji.audit_seal_seconds", "60")  # in-app audit sealing interval ("off": cron only)
     crypto.install(crypto.load_key_file(settings["xueji.key_file"]))
     users.set_bcrypt_rounds(settings.get("xueji.bcrypt_rounds", 12))
 
@@ -54,7 +59,7 @@ def configure(settings):
     config.set_session_factory(_session_factory(settings))
     config.set_security_policy(SecurityPolicy())
     config.set_default_permission(permissions.UNSET)
-    config.set_default_csrf_options(require_csrf=True)
+    config.set_default_csrf_options(require_csrf=True, callback=csrf_applies)  # bearer API: no CSRF
     config.set_locale_negotiator(negotiate_locale)
     config.add_translation_dirs("colander:locale", "deform:locale", "xueji_site:locale")
     config.add_request_method(request_site, "site", reify=True)

@@ -79,6 +79,13 @@ def step_0004_status_change_index(site, batch=BATCH, commit=True):
     reindex(site, [site.catalog[name] for name in added], batch=batch, commit=commit)
 
 
+def step_0004_graduate_registers(site):
+    """The certificate index and verification codes (verification.py). Sites made
+    after this step get them on first use as well: a new site starts at LATEST."""
+    from . import verification
+    verification.install(site)
+
+
 STEPS = [
     ("0001-initial", step_0001_initial),
     ("0002-search-indexes", step_0002_search_indexes),

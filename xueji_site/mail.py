@@ -12,6 +12,7 @@ mail.port / mail.default_sender), ``debug`` (development: files under
 """
 from email.policy import compat32
 
+from pyramid.i18n import TranslationString
 from pyramid_mailer.message import Message as _Message
 
 from . import security, workflow
@@ -67,9 +68,9 @@ def approvers(site, node, step):
 def waiting_message(translate, change, student, node, recipients, sender, overdue=False):
     mapping = {"kind": translate(change.type.label), "unit": node.title, "pupil": masked_name(student.name),
                "due": change.due().isoformat(), "overdue": translate(OVERDUE) if overdue else ""}
-    return Message(subject=translate(_(SUBJECT, mapping=mapping)), sender=sender,
+    return Message(subject=translate(TranslationString(SUBJECT, mapping=mapping)), sender=sender,
                    recipients=[user.email for user in recipients],
-                   body=translate(_(BODY, mapping=mapping)))
+                   body=translate(TranslationString(BODY, mapping=mapping)))
 
 
 def announce(mailer, translate, site, change, student, sender, overdue=False):

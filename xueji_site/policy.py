@@ -4,6 +4,10 @@ A session cookie alone is not enough: it must carry a token the user object
 still lists, so logout and a password change revoke it on the server side.
 Sessions expire after 30 idle minutes (the cookie factory's timeout) and 12
 hours after login (checked here).
+
+A password checked for an account with a second factor does not log in: the
+session then carries only a short-lived "pending" mark (see views/totp.py),
+which this policy ignores, so nothing is reachable until the code is given.
 """
 import time
 
@@ -13,6 +17,8 @@ from . import security
 from .site import get_site
 
 ABSOLUTE_TIMEOUT = 12 * 3600
+# Holders of these roles must log in with a second factor (MLPS 8.1.4.1d).
+SECOND_FACTOR_ROLES = frozenset({security.SYSADMIN, security.SECURITY_ADMIN, security.BUREAU_ADMIN})
 
 
 def request_site(request):
@@ -21,6 +27,8 @@ def request_site(request):
 
 def request_user(request):
     """The logged-in User, or None (reified as ``request.user``)."""
+    if "Authorization" in request.headers:  # an API client: the cookie session is not consulted
+        return user_from_bearer(request)
     session = request.session
     userid, token, since = session.get("uid"), session.get("tok"), session.get("at", 0)
     if not userid:
@@ -32,6 +40,24 @@ def request_user(request):
     if user is None or not user.active or not user.has_session(token):
         return None
     return user
+
+
+def needs_second_factor(request, user):
+    """Whether ``user`` (or one of their groups) holds a role that requires a second factor."""
+    principals = request.site.principals
+    holders = [user] + [principals.get(g) for g in getattr(user, "groups", ())]
+    for holder in filter(None, holders):
+        places = list(getattr(holder, "places", ()) or ()) + [request.site]
+        for node in places:
+            if SECOND_FACTOR_ROLES & set(security.local_roles_of(node, holder.userid)):
+                return True
+    return False
+
+
+def password_is_stale(request, user):
+    """The password must change: first login, after a reset, or older than the maximum age."""
+    days = float(request.registry.settings.get("xueji.password_max_age_days", 90))
+    return user.must_change_password or user.password_expired(days)
 
 
 class SecurityPolicy:
@@ -62,3 +88,25 @@ class SecurityPolicy:
         request.session.invalidate()
         request.user = None
         return []
+
+
+# -- API bearer tokens (issue 3, batch import & API helper; see apitokens.py) --
+
+def bearer_token(request):
+    """The token of an ``Authorization: Bearer …`` header, or None."""
+    scheme, _sep, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def user_from_bearer(request):
+    """The user an API token names, or None (any other Authorization scheme: None)."""
+    from .apitokens import find_user
+    token = bearer_token(request)
+    return find_user(request.site.principals, token) if token else None
+
+
+def csrf_applies(request):
+    """CSRF callback: checks apply to cookie-authenticated requests only. A
+    request carrying an Authorization header is never authenticated by the
+    cookie (see ``request_user``), so a forged cross-site request gains nothing."""
+    return "Authorization" not in request.headers

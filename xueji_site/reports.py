@@ -274,7 +274,34 @@ def status_changes(counter):
 
 
 register(Report("status_changes", _("学籍异动统计（按类型与时段）"), status_changes))
-register(Report("graduates", _("毕业生与去向")))
+def graduates(counter):
+    """Graduates by year: outcomes and destinations (issue 5; destinations.py).
+
+    Summed from per-school counters of the schools the user may see under the
+    node (a catalog query): graduates leave the catalog when archived, the
+    counters stay.
+    """
+    from . import destinations as dest
+    node, site = counter.node, counter.site
+    if getattr(node, "content_type", None) == "School":
+        schools = [node]
+    else:
+        query = Eq(counter.catalog["content_type"], "School")
+        if resource_path(node) != "/":
+            query = And(Eq(counter.catalog["ancestors"], resource_path(node)), query)
+        schools = [site.docmap[d] for d in cat.scoped_ids(site, counter.user, query) if d in site.docmap]
+    from .workflow import STATUS_LABELS, GRADUATED, COMPLETED, INCOMPLETE
+    outcomes = (GRADUATED, COMPLETED, INCOMPLETE)
+    columns = [STATUS_LABELS[o] for o in outcomes] + list(dest.DESTINATIONS.values()) + [_("未登记去向"), _("合计")]
+    table = Table(_("毕业生与去向"), _("年份"), columns, summable=True)
+    for year, row in sorted(dest.table(schools).items(), reverse=True):
+        known = [row.get(k, 0) for k in dest.DESTINATIONS]
+        table.rows.append((str(year), [row.get(o, 0) for o in outcomes] + known
+                           + [row["total"] - sum(known), row["total"]]))
+    return table
+
+
+register(Report("graduates", _("毕业生与去向"), graduates))
 
 
 def run(name, site, user, node, units=None, today=None):

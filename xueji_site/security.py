@@ -41,6 +41,17 @@ ROLES = {
 }
 
 
+# 三员分立 (MLPS 8.1.4.2d): system, security and audit duties are held by
+# different people. Nobody holds two of these; the security administrator alone
+# grants and revokes the system administrator and auditor roles (the security
+# administrator role itself only by the operator's ``xueji-adduser``).
+DUTY_ROLES = frozenset({SYSADMIN, SECURITY_ADMIN, AUDITOR})
+
+
+class SeparationOfDuties(ValueError):
+    """A grant that would give one principal two of the DUTY_ROLES."""
+
+
 def role_principal(role):
     return "role:" + role
 
@@ -64,14 +75,14 @@ MATRIX = {
     "Bureau": {
         SYSADMIN: _STRUCTURE_ADMIN,
         SECURITY_ADMIN: {P.VIEW, P.SHARE},
-        BUREAU_ADMIN: {P.VIEW, P.ADD, P.EDIT, P.SHARE, P.APPROVE_BUREAU},
+        BUREAU_ADMIN: {P.VIEW, P.ADD, P.EDIT, P.SHARE, P.APPROVE_BUREAU, P.GRADUATE},
     },
     "School": {
         SYSADMIN: _STRUCTURE_ADMIN,
         SECURITY_ADMIN: {P.VIEW, P.SHARE},
-        BUREAU_ADMIN: _STRUCTURE_ADMIN,
-        PRINCIPAL: {P.VIEW, P.SHARE, P.APPROVE_SCHOOL},
-        SCHOOL_REGISTRAR: {P.VIEW, P.ADD, P.EDIT, P.SHARE},
+        BUREAU_ADMIN: _STRUCTURE_ADMIN | {P.GRADUATE},
+        PRINCIPAL: {P.VIEW, P.SHARE, P.APPROVE_SCHOOL, P.GRADUATE},
+        SCHOOL_REGISTRAR: {P.VIEW, P.ADD, P.EDIT, P.SHARE, P.GRADUATE},
     },
     "SchoolClass": {
         SYSADMIN: _STRUCTURE_ADMIN,
@@ -85,12 +96,25 @@ MATRIX = {
     "Student": {
         SYSADMIN: _RECORD_FULL | {P.ADD, P.EDIT, P.DELETE, P.SHARE},
         SECURITY_ADMIN: {P.VIEW, P.SHARE},
-        BUREAU_ADMIN: _RECORD_FULL | {P.ADD, P.EDIT, P.DELETE, P.SHARE, P.APPROVE_BUREAU, P.REQUEST_CHANGE},
-        PRINCIPAL: _RECORD_FULL | {P.SHARE, P.APPROVE_SCHOOL, P.REQUEST_CHANGE},
-        SCHOOL_REGISTRAR: _RECORD_FULL | {P.ADD, P.EDIT, P.DELETE, P.SHARE, P.REQUEST_CHANGE},
+        BUREAU_ADMIN: _RECORD_FULL | {P.ADD, P.EDIT, P.DELETE, P.SHARE, P.APPROVE_BUREAU, P.REQUEST_CHANGE,
+                                      P.TRACK_GRADUATES},
+        PRINCIPAL: _RECORD_FULL | {P.SHARE, P.APPROVE_SCHOOL, P.REQUEST_CHANGE, P.TRACK_GRADUATES, P.ISSUE_CODE},
+        SCHOOL_REGISTRAR: _RECORD_FULL | {P.ADD, P.EDIT, P.DELETE, P.SHARE, P.REQUEST_CHANGE,
+                                          P.TRACK_GRADUATES, P.ISSUE_CODE},
         HEAD_TEACHER: {P.VIEW, P.VIEW_RECORD, P.ADD, P.EDIT},
         TEACHER: {P.VIEW},
-        GUARDIAN: _RECORD_FULL | {P.GUARDIAN_REQUEST},
+        GUARDIAN: _RECORD_FULL | {P.ISSUE_CODE, P.GUARDIAN_REQUEST},
+    },
+    # A school's archive of graduates (archive.py): read-only for everyone — no
+    # add, edit, delete or share — but destinations may be tracked and holders
+    # may issue verification codes. Set on each Archive through set_acl.
+    "Archive": {
+        SYSADMIN: _RECORD_FULL,
+        SECURITY_ADMIN: {P.VIEW},
+        BUREAU_ADMIN: _RECORD_FULL | {P.TRACK_GRADUATES},
+        PRINCIPAL: _RECORD_FULL | {P.TRACK_GRADUATES, P.ISSUE_CODE},
+        SCHOOL_REGISTRAR: _RECORD_FULL | {P.TRACK_GRADUATES, P.ISSUE_CODE},
+        GUARDIAN: {P.VIEW_RECORD, P.VIEW_SENSITIVE, P.ISSUE_CODE},
     },
     # Family members are part of the record: who may read the record may read them.
     "FamilyMember": {
@@ -152,6 +176,8 @@ def set_local_roles(node, principal, roles, registry=None, user=None):
     for role in roles:
         if role not in ROLES:
             raise ValueError("unknown role %r" % role)
+    if len(DUTY_ROLES.intersection(roles)) > 1:
+        raise SeparationOfDuties("one principal may hold only one of %s" % ", ".join(sorted(DUTY_ROLES)))
     if getattr(node, "local_roles", None) is None:
         node.local_roles = PersistentMapping()
     before = tuple(node.local_roles.get(principal, ()))
@@ -213,6 +239,9 @@ def may_grant(user, node, role):
     """
     if role not in ROLES or node.content_type not in ROLES[role][2]:
         return False
+    if role in DUTY_ROLES:  # 三员: only the security administrator grants the other two
+        base = [user.userid] + list(getattr(user, "groups", ()))
+        return role != SECURITY_ADMIN and SECURITY_ADMIN in gather_roles(node, base)
     if not permits(user, node, P.SHARE):
         return False
     rank = ROLES[role][1]

@@ -12,7 +12,10 @@ from persistent import Persistent
 from persistent.list import PersistentList
 from persistent.mapping import PersistentMapping
 
+from .crypto import Sealed
+
 BCRYPT_MAX_BYTES = 72
+SESSION_MAX_AGE = 12 * 3600  # server-side tokens older than the absolute timeout are pruned
 _rounds = 12
 
 
@@ -60,6 +63,12 @@ def new_one_time_password():
 
 class User(Persistent):
     kind = "user"
+    # TOTP second factor: the secret is sealed with the external key (never
+    # readable from a copy of the database); ``totp_last_step`` refuses a
+    # code's replay; ``totp_pending`` holds a secret shown but not yet confirmed.
+    totp_secret = Sealed("totp_secret")
+    totp_pending = Sealed("totp_pending")
+    totp_last_step = 0
 
     def __init__(self, userid, login, title="", email=""):
         self.userid = userid
@@ -91,10 +100,32 @@ class User(Persistent):
     def check_password(self, password):
         return check_password(password, self.password_hash)
 
+    def password_expired(self, max_age_days, now=None):
+        """Whether the password is older than ``max_age_days`` (0 or less: never)."""
+        if not max_age_days or max_age_days <= 0:
+            return False
+        now = time.time() if now is None else now
+        return now - (self.password_changed or 0) > max_age_days * 86400
+
     def start_session(self):
+        now = time.time()
+        for old, started in list(self.sessions.items()):
+            if now - started > SESSION_MAX_AGE:
+                del self.sessions[old]  # expired anyway: keep the list from growing
         token = secrets.token_urlsafe(24)
-        self.sessions[token] = time.time()
+        self.sessions[token] = now
         return token
+
+    def set_second_factor(self, secret, step):
+        self.totp_secret = secret
+        self.totp_pending = ""
+        self.totp_last_step = step
+
+    def clear_second_factor(self):
+        self.totp_secret = ""
+        self.totp_pending = ""
+        self.totp_last_step = 0
+        self.sessions.clear()
 
     def end_session(self, token):
         self.sessions.pop(token, None)

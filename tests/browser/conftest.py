@@ -186,4 +186,10 @@ def login(page, base, login_name=ADMIN):
     form.locator("input[name=password]").fill(PASSWORD)
     with page.expect_navigation():
         form.locator("button[name=submit]").click()
-    assert "/login" not in page.url, "login failed: still on " + page.url
+    if page.url.endswith("/totp"):  # the second factor (add_user enrolled TOTP_SECRET)
+        import pyotp
+        from ..conftest import TOTP_SECRET
+        page.locator("#totp-form input[name=code]").fill(pyotp.TOTP(TOTP_SECRET).now())
+        with page.expect_navigation():
+            page.locator("#totp-form button[name=verify]").click()
+    assert "/login" not in page.url and "/totp" not in page.url, "login failed: still on " + page.url

@@ -1,0 +1,167 @@
+"""The archive of graduates and a graduate's own page (certificate,
+destination, contacts, verification codes with QR and a printable report).
+
+``ArchiveTraverser`` wraps Pyramid's traversal: when it stops at a school
+with the view name ``archive``, it carries on into the school's archive
+(which is not among the school's children), so the archive, its years and
+its records are ordinary contexts with their own ACL.
+"""
+import datetime
+
+import segno
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.traversal import ResourceTreeTraverser
+from pyramid.view import view_config
+
+from xueji_site import archive, audit, certificates, destinations, graduation, permissions as P, verification, workflow
+from xueji_site.archive import Archive, ArchivedGraduate, ArchiveYear
+from xueji_site.i18n import _
+from xueji_site.resources import Site, Student
+
+PAGE = 100
+
+
+class ArchiveTraverser:
+    def __init__(self, root):
+        self.inner = ResourceTreeTraverser(root)
+
+    def __call__(self, request):
+        info = self.inner(request)
+        context = info["context"]
+        if info["view_name"] == "archive" and getattr(context, "content_type", None) == "School":
+            found = archive.archive_of(context)
+            if found is not None:
+                info = dict(info, **_descend(found, info["traversed"] + ("archive",), info["subpath"]))
+        return info
+
+
+def _descend(node, traversed, rest):
+    rest = list(rest)
+    while rest and hasattr(node, "get") and node.get(rest[0]) is not None:
+        node = node.get(rest[0])
+        traversed += (rest.pop(0),)
+    view_name = rest.pop(0) if rest else ""
+    return {"context": node, "view_name": view_name, "subpath": tuple(rest), "traversed": traversed}
+
+
+def _when(stamp):
+    return datetime.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M") if stamp else ""
+
+
+@view_config(context=Archive, permission=P.VIEW, renderer="templates/archive.pt")
+def archive_page(context, request):
+    years = [(key, len(context[key]), request.resource_url(context[key])) for key in reversed(list(context.keys()))]
+    return {"years": years, "records": None}
+
+
+@view_config(context=ArchiveYear, permission=P.VIEW, renderer="templates/archive.pt")
+def year_page(context, request):
+    after = request.params.get("after") or None
+    records = []
+    for key in context.data.keys(min=after, excludemin=after is not None):
+        records.append(context[key])
+        if len(records) >= PAGE:
+            break
+    more = records[-1].__name__ if len(records) >= PAGE else None
+    t = request.localizer.translate
+    labels = {status: t(label) for status, label in workflow.STATUS_LABELS.items()}
+    return {"years": None, "records": records, "more": more, "labels": labels}
+
+
+def _is_graduate(context):
+    return isinstance(context, ArchivedGraduate) or context.status in graduation.OUTCOMES
+
+
+def _school_of(context):
+    return context.__parent__.__parent__.__parent__ if isinstance(context, ArchivedGraduate) else \
+        workflow.school_of(context)
+
+
+def _year_of(context):
+    return context.year if isinstance(context, ArchivedGraduate) else context.graduation_year
+
+
+def _page_url(request, context):
+    return request.resource_url(context) if isinstance(context, ArchivedGraduate) else \
+        request.resource_url(context, "graduate")
+
+
+@view_config(context=ArchivedGraduate, permission=P.VIEW_RECORD, renderer="templates/graduate.pt")
+@view_config(context=Student, name="graduate", permission=P.VIEW_RECORD, renderer="templates/graduate.pt")
+def graduate_page(context, request):
+    if not _is_graduate(context):
+        raise HTTPNotFound()
+    t = request.localizer.translate
+    audit.log(request, "view-record", context, kind="graduate")
+    follow = destinations.followup_of(context)
+    outcome = context.outcome if isinstance(context, ArchivedGraduate) else context.status
+    number = graduation.certificate_of(context)
+    return {"number": certificates.shown(number) if number else "", "year": _year_of(context),
+            "outcome": t(workflow.STATUS_LABELS[outcome]), "school": _school_of(context).title,
+            "archived": isinstance(context, ArchivedGraduate),
+            "history": [(_when(e[0]), e[2], e[3], e[5]) for e in getattr(context, "status_history", ())],
+            "follow": follow, "dest_label": t(destinations.DESTINATIONS.get(getattr(follow, "destination", ""), "")),
+            "contacts": [(_when(c[0]), c[1], t(destinations.CHANNELS[c[2]]), c[3]) for c in destinations.contacts(context)],
+            "destinations": [(k, t(v)) for k, v in destinations.DESTINATIONS.items()],
+            "channels": [(k, t(v)) for k, v in destinations.CHANNELS.items()],
+            "page_url": _page_url(request, context), "new_code": None, "retained": getattr(context, "retained_until", None)}
+
+
+@view_config(context=ArchivedGraduate, name="destination", request_method="POST", permission=P.TRACK_GRADUATES)
+@view_config(context=Student, name="destination", request_method="POST", permission=P.TRACK_GRADUATES)
+def set_destination(context, request):
+    if not _is_graduate(context):
+        raise HTTPNotFound()
+    try:
+        destinations.set_destination(context, _school_of(context), _year_of(context), request.POST.get("destination", ""),
+                                     request.POST.get("further_school", ""), request.POST.get("detail", ""))
+    except ValueError:
+        raise HTTPNotFound()
+    audit.log(request, "destination", context, destination=request.POST.get("destination"))
+    return HTTPSeeOther(_page_url(request, context))
+
+
+@view_config(context=ArchivedGraduate, name="contact", request_method="POST", permission=P.TRACK_GRADUATES)
+@view_config(context=Student, name="contact", request_method="POST", permission=P.TRACK_GRADUATES)
+def add_contact(context, request):
+    if not _is_graduate(context):
+        raise HTTPNotFound()
+    try:
+        destinations.add_contact(context, request.user.login, request.POST.get("channel", ""), request.POST.get("note", ""))
+    except ValueError:
+        raise HTTPNotFound()
+    audit.log(request, "contact", context)
+    return HTTPSeeOther(_page_url(request, context))
+
+
+def verify_url(request, number, code):
+    return request.resource_url(request.root, "verify", query={"number": number, "code": code})
+
+
+@view_config(context=ArchivedGraduate, name="codes", request_method="POST", permission=P.ISSUE_CODE,
+             renderer="templates/verification_report.pt")
+@view_config(context=Student, name="codes", request_method="POST", permission=P.ISSUE_CODE,
+             renderer="templates/verification_report.pt")
+def issue_code(context, request):
+    """A new code for 30–180 days: shown once, with its QR code, as a printable report."""
+    number = graduation.certificate_of(context) if _is_graduate(context) else ""
+    if not number:
+        raise HTTPNotFound()
+    try:
+        days = int(request.POST.get("days", "0"))
+        code, expires = verification.issue_code(request.site, number, days, request.user.userid)
+    except ValueError:
+        raise HTTPNotFound()
+    audit.log(request, "verification-code", context, days=days)
+    url = verify_url(request, number, code)
+    answer = verification.look_up(request.site, number, code=code)
+    t = request.localizer.translate
+    return {"answer": answer, "outcome": t(workflow.STATUS_LABELS[answer["outcome"]]) if answer["valid"] else "",
+            "number": certificates.shown(number), "code": "-".join(code[i:i + 4] for i in range(0, 16, 4)),
+            "expires": datetime.date.fromtimestamp(expires).isoformat(), "url": url,
+            "qr": segno.make(url, error="m").svg_data_uri(scale=4)}
+
+
+def includeme(config):
+    config.add_traverser(ArchiveTraverser, Site)
+    config.scan(__name__)

@@ -1,0 +1,74 @@
+"""Seal new audit entries from inside the application, at most every
+``xueji.audit_seal_seconds`` (default 60; ``off`` disables it) per process.
+
+``xueji-verify-audit --seal`` from cron is the primary sealer, but it cannot
+run beside a site on a FileStorage (one process only), and between cron runs
+entries wait unsealed. So after a request that wrote something commits, the
+same thread seals in a transaction of its own (a fresh connection, after the
+response is complete, so nothing of the request is at stake). Two processes
+sealing at once conflict on the chain's head: the loser gives up quietly and
+its entries are sealed by the next run. See xueji_site/audit.py for the chain.
+"""
+import logging
+import threading
+import time
+
+import transaction
+from pyramid.events import NewRequest, subscriber
+from ZODB.POSException import ConflictError
+
+from xueji_site import audit
+from xueji_site.site import get_site
+
+log = logging.getLogger(__name__)
+BATCH = 5000  # entries per run: a large import is sealed over a few runs
+_lock = threading.Lock()
+_last_run = [0.0]
+
+
+def _interval(settings):
+    value = str(settings.get("xueji.audit_seal_seconds", "60")).strip().lower()
+    return None if value in ("off", "false", "no", "") else float(value)
+
+
+def seal_now(db):
+    """One sealing run in its own connection and transaction; the number sealed (0 on a conflict)."""
+    tm = transaction.TransactionManager(explicit=True)
+    conn = db.open(transaction_manager=tm)
+    try:
+        tm.begin()
+        sealed = audit.seal(get_site(conn).audit, limit=BATCH)
+        tm.commit()
+        return sealed
+    except ConflictError:
+        tm.abort()
+        return 0
+    finally:
+        conn.close()
+
+
+def _after_commit(db, interval):
+    def hook(committed):
+        if not committed:
+            return
+        with _lock:
+            now = time.monotonic()
+            if 0 <= now - _last_run[0] < interval:  # (a clock that went back counts as elapsed)
+                return
+            _last_run[0] = now
+        try:
+            seal_now(db)
+        except Exception:  # sealing must never turn a committed request into an error
+            log.exception("audit sealing failed; the next run will retry")
+    return hook
+
+
+@subscriber(NewRequest)
+def install_sealer(event):
+    request = event.request
+    interval = _interval(request.registry.settings)
+    databases = getattr(request.registry, "_zodb_databases", None)
+    if interval is None or not databases or getattr(request, "tm", None) is None:
+        return
+    txn = request.tm.get()
+    txn.addAfterCommitHook(_after_commit(databases[""], interval))
