@@ -3,16 +3,11 @@ import re
 
 import pytest
 from pyramid.threadlocal import get_current_registry
-from stdnum.cn import ric
 
 from xueji_site import content
-from .conftest import Browser, add_user, build_tree, open_site, resolve, student_values
+from .conftest import Browser, add_user, build_tree, open_site, resolve, student_values, valid_id
 
 SCHOOL = "/110000/110105/2111000001/"
-
-
-def _id(body):
-    return body + ric.calc_check_digit(body + "0")
 
 
 @pytest.fixture
@@ -21,7 +16,7 @@ def school(app):
         registry = get_current_registry()
         nodes = build_tree(site, registry)
         for n, name in enumerate(("赵一", "钱二")):
-            content.create("Student", nodes["class_a"], student_values(_id("1101052017040%d002" % (n + 1)),
+            content.create("Student", nodes["class_a"], student_values(valid_id("1101052017040%d002" % (n + 1)),
                                                                       name, "2"), registry)
         content.create("SchoolClass", nodes["school_a"], {"cohort": 2024, "number": 4, "name": ""}, registry)
         add_user(site, "reg", "school_registrar", at=nodes["school_a"])
@@ -79,7 +74,7 @@ def test_a_stale_preview_is_not_applied(app, school):
     preview = _preview(reg, "school_bus", True, classes=["2024-03"])
     with open_site(app) as site:
         content.create("Student", resolve(site, SCHOOL + "2024-03"),
-                       student_values(_id("11010520170501002"), "孙三", "2"), get_current_registry())
+                       student_values(valid_id("11010520170501002"), "孙三", "2"), get_current_registry())
     page = preview.forms["apply-form"].submit("apply", status=303).follow()
     assert "请重新预览" in page.text
     with open_site(app) as site:

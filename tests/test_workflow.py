@@ -6,14 +6,9 @@ import threading
 import pytest
 from pyramid.threadlocal import get_current_registry
 from pyramid.traversal import resource_path
-from stdnum.cn import ric
 
 from xueji_site import content, workflow
-from .conftest import Browser, add_user, build_tree, open_site, resolve, student_values
-
-
-def _id(body):
-    return body + ric.calc_check_digit(body + "0")
+from .conftest import Browser, add_user, build_tree, open_site, resolve, student_values, valid_id
 
 
 @pytest.fixture
@@ -26,7 +21,7 @@ def world(app):
                                                           "address": "", "phone": ""}, registry)
         s_cls = content.create("SchoolClass", senior, {"cohort": 2025, "number": 1, "name": ""}, registry)
         s_next = content.create("SchoolClass", senior, {"cohort": 2026, "number": 1, "name": ""}, registry)
-        teen = content.create("Student", s_cls, student_values(_id("11010520100310001"), "高中生", "1"), registry)
+        teen = content.create("Student", s_cls, student_values(valid_id("11010520100310001"), "高中生", "1"), registry)
         tj = content.create("Bureau", site, {"code": "120000", "name": "天津市教育委员会"}, registry)
         hp = content.create("Bureau", tj, {"code": "120101", "name": "和平区教育局"}, registry)
         tj_school = content.create("School", hp, {"code": "2112000003", "name": "和平小学",
