@@ -484,3 +484,20 @@ def test_role_grant_with_a_stale_session_asks_for_password_and_code(app):
         form.submit("grant", status=200)
         with open_site(app) as site:
             assert site.principals.by_login_name("late.auditor") is not None
+
+
+def test_listing_export_and_import_also_need_a_recent_password(app):
+    with freeze_time(T0) as clock:
+        with open_site(app) as site:
+            from pyramid.threadlocal import get_current_registry
+            from .conftest import build_tree
+            nodes = build_tree(site, get_current_registry())
+            add_user(site, "reg", "school_registrar", at=nodes["school_a"])
+        browser = Browser(app)
+        browser.login("reg")
+        school = "/110000/110105/2111000001/"
+        assert browser.get(school + "?type=SchoolClass&export=csv").content_type == "text/csv"
+        assert browser.get(school + "import").status_int == 200
+        clock.tick(datetime.timedelta(minutes=16))
+        for url in (school + "?type=SchoolClass&export=csv", school + "import"):
+            assert "/reauth?came_from=" in browser.get(url, status=303).location

@@ -12,6 +12,7 @@ from xueji_site.i18n import _
 from xueji_site.idnumbers import mask_field
 from xueji_site.resources import FamilyMember, Node, Site, Student
 from xueji_site.schemas.student import without_sensitive
+from . import reauth
 from .tables import cell, download
 
 PAGE_SIZE = 50
@@ -68,6 +69,9 @@ def contents(context, request):
 
 
 def _export(context, request, type_name, sort, reverse):
+    stale = reauth.demand(request)  # a bulk copy needs a recent password (ASVS 3.7.1)
+    if stale is not None:
+        return stale
     try:
         ct = content.get(type_name)
     except KeyError:
