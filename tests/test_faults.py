@@ -44,6 +44,7 @@ def test_concurrent_conflicting_edits_through_the_app(app):
         browser.login("reg%d" % n)
         browsers.append(browser)
     outcomes = collections.defaultdict(list)
+    recording = threading.Lock()  # a defaultdict's first insert of a key races between threads
     barrier = threading.Barrier(THREADS)
 
     def work(n):
@@ -52,7 +53,8 @@ def test_concurrent_conflicting_edits_through_the_app(app):
             phone = "0571-8%02d%02d" % (n, i)
             for _attempt in range(100):  # a user told "busy, resend" (503) resends, a moment later
                 status = _edit_school(browsers[n], phone).status_int
-                outcomes[status].append(phone)
+                with recording:
+                    outcomes[status].append(phone)
                 if status != 503:
                     break
                 time.sleep(random.uniform(0, 0.05))
