@@ -13,8 +13,7 @@ from .test_backup import keep_keyring  # noqa: F401  (a fixture)
 from .conftest import PASSWORD, TOTP_SECRET, Browser, add_user, base_settings, open_site
 
 DAY = datetime.timedelta(days=1)
-# In the future: limits expires its in-memory windows in a timer thread, which freezegun
-# leaves on the real clock; a frozen past would look expired to it.
+# A fixed moment, so that the tests do not depend on today's date.
 T0 = datetime.datetime(2031, 3, 3, 8, 0, 0)
 
 

@@ -118,7 +118,7 @@ def test_lookup_audit_writer_thread_batches_entries(app, graduate):
 
 
 def test_address_limiter_slides():
-    from xueji_site.views.verify import AddressLimiter
+    from xueji_site.ratelimit import AddressLimiter
     limiter = AddressLimiter(3, 60)
     assert [limiter.hit("a", now=600.0 + i) for i in range(4)][:3] == [0, 0, 0]
     assert limiter.hit("a", now=610.0) == 50 and limiter.hit("b", now=610.0) == 0

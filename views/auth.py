@@ -7,14 +7,10 @@ counts for itself) is refused with 429 until the window moves on. Only
 failures count, so a school's staff logging in together behind one NAT
 address are not turned away at 8 o'clock.
 """
-import math
 import time
 from urllib.parse import urlparse
 
 import deform
-from limits import parse as parse_rate
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
@@ -22,6 +18,7 @@ from pyramid.view import view_config
 from xueji_site import audit, permissions as P
 from xueji_site.i18n import _
 from xueji_site.policy import password_is_stale
+from xueji_site.ratelimit import AddressLimiter
 from xueji_site.resources import Site
 from xueji_site.schemas.accounts import LoginSchema, change_password_schema
 from xueji_site.users import check_password, dummy_check
@@ -32,28 +29,22 @@ PENDING_SECONDS = 5 * 60  # time allowed between the password and the second fac
 
 
 def _limiter(registry):
-    """(limiter, rate) for this application, made on first use."""
+    """This application's counter of failed attempts per address, made on first use."""
     found = getattr(registry, "xueji_login_limiter", None)
     if found is None:
-        rate = parse_rate(registry.settings.get("xueji.login_rate", "20/minute"))
-        found = registry.xueji_login_limiter = (MovingWindowRateLimiter(MemoryStorage()), rate)
+        found = registry.xueji_login_limiter = AddressLimiter.from_setting(
+            registry.settings.get("xueji.login_rate", "20/minute"))
     return found
 
 
 def throttled(request):
     """Seconds to wait when this address has used up its failed attempts, else 0."""
-    limiter, rate = _limiter(request.registry)
-    address = request.client_addr or "unknown"
-    if limiter.test(rate, "login", address):
-        return 0
-    reset_at, _remaining = limiter.get_window_stats(rate, "login", address)
-    return max(1, math.ceil(reset_at - time.time()))
+    return _limiter(request.registry).wait(request.client_addr or "unknown")
 
 
 def count_failure(request):
     """One failed attempt (password, unknown login, locked account, wrong code) from this address."""
-    limiter, rate = _limiter(request.registry)
-    limiter.hit(rate, "login", request.client_addr or "unknown")
+    _limiter(request.registry).add(request.client_addr or "unknown")
 
 
 def refuse_throttled(request, wait, page):

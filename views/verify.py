@@ -3,7 +3,7 @@
 Anyone may ask; nobody learns more than the answer: a wrong name, an unknown
 number, an expired code and a malformed number all get the same bytes. Each
 address may ask ``xueji.verify_rate`` times (default 100/minute, a sliding
-window in process memory, per app server) and then gets 429 with
+window in process memory, per app server: xueji_site/ratelimit.py) and then gets 429 with
 Retry-After. Every look-up, refused ones included, is audited (number
 masked) — through ``lookup_audit``, which writes them in batches off the
 request path so that a look-up stays a read-only request. The JSON endpoint is a GET: it changes nothing but the audit log,
@@ -11,57 +11,21 @@ so it needs no CSRF token; the HTML form posts with one (or is opened by a
 holder's QR code as a GET with the code).
 """
 import json
-import math
-import threading
-import time
-
-from limits import parse as parse_rate
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from xueji_site import audit, certificates, lookup_audit, verification, workflow
 from xueji_site.i18n import _
+from xueji_site.ratelimit import AddressLimiter
 from xueji_site.resources import Site
-
-
-class AddressLimiter:
-    """A sliding-window counter per client address, O(1) a hit.
-
-    ``limits``' MemoryStorage sweeps every key every 10 ms from a timer
-    thread: with the many addresses of a public page that sweep ate a third
-    of the CPU in bench/verify.py. Here two plain dicts hold this window's
-    and the previous window's counts; rolling over drops the older dict
-    whole, so memory holds two windows of addresses at most. The estimate
-    weighs the previous window by how much of it still overlaps.
-    """
-
-    def __init__(self, amount, seconds):
-        self.amount, self.seconds = amount, seconds
-        self.lock = threading.Lock()
-        self.index, self.current, self.previous = None, {}, {}
-
-    def hit(self, address, now=None):
-        """0 when allowed (and counted), else the seconds to wait."""
-        now = time.time() if now is None else now
-        index = int(now // self.seconds)
-        with self.lock:
-            if index != self.index:
-                self.previous = self.current if self.index == index - 1 else {}
-                self.current, self.index = {}, index
-            elapsed = now - index * self.seconds
-            used = self.previous.get(address, 0) * (1 - elapsed / self.seconds) + self.current.get(address, 0)
-            if used >= self.amount:
-                return max(1, math.ceil(self.seconds - elapsed))
-            self.current[address] = self.current.get(address, 0) + 1
-            return 0
 
 
 def _limiter(registry):
     found = getattr(registry, "xueji_verify_limiter", None)
     if found is None:
-        rate = parse_rate(registry.settings.get("xueji.verify_rate", "100/minute"))
-        found = registry.xueji_verify_limiter = AddressLimiter(rate.amount, rate.get_expiry())
+        found = registry.xueji_verify_limiter = AddressLimiter.from_setting(
+            registry.settings.get("xueji.verify_rate", "100/minute"))
     return found
 
 
