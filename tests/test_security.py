@@ -15,7 +15,7 @@ PUBLIC = {
     ("static", ""), ("static-deform", ""),
     # issue 5: public certificate verification (security.md H1) — rate limited, audited,
     # masked minimal answers; the form posts with a CSRF token, the JSON is a GET
-    ("Site", "verify"), ("Site", "verify.json"),
+    ("Site", "verify"), ("Site", "verify.json"), ("Site", "verify-captcha.png"),
 }
 
 

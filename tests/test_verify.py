@@ -125,3 +125,62 @@ def test_address_limiter_slides():
     assert limiter.hit("a", now=661.0) == 0   # new window: 3 × 59/60 of the last one still count
     assert limiter.hit("a", now=662.0) > 0    # 3 × 58/60 + 1 ≥ 3
     assert limiter.hit("a", now=700.0) == 0   # most of the last window has slid past
+
+
+@pytest.fixture
+def captcha_app(key_file):
+    from xueji_site import main
+    from .conftest import base_settings
+    wsgi = main({}, **dict(base_settings(key_file), **{"xueji.verify_captcha_after": "3",
+                                                      "xueji.lookup_audit_interval": "0"}))
+    yield wsgi
+    for db in wsgi.registry._zodb_databases.values():
+        db.close()
+
+
+def test_picture_challenge_after_a_few_look_ups_one_guess_each(captcha_app):
+    from xueji_site import captchas
+    with open_site(captcha_app) as site:
+        n = build_tree(site, get_current_registry())
+        [(_pupil, number)] = graduation.graduate(n["school_a"], 2024)
+    client = _anon(captcha_app, "10.0.0.7")
+    ask = {"number": number, "name": "李明"}
+    for _ in range(3):
+        assert client.get("/verify.json", ask).json["valid"] is True
+    refused = client.get("/verify.json", ask, status=403).json
+    assert refused["error"] == "captcha-required" and "valid" not in refused
+    token = refused["captcha"]["token"]
+    image = client.get(refused["captcha"]["image"])
+    assert image.content_type == "image/png" and image.body[:8] == b"\x89PNG\r\n\x1a\n"
+    answer = captchas.answer_of(token)
+    assert answer not in token and len(answer) == captchas.LENGTH  # the token does not give it away
+    solved = client.get("/verify.json", dict(ask, captcha_token=token, captcha_answer=answer.lower()))
+    assert solved.json["valid"] is True
+    client.get("/verify.json", dict(ask, captcha_token=token, captcha_answer=answer), status=403)  # used up
+    fresh = client.get("/verify.json", ask, status=403).json["captcha"]["token"]
+    client.get("/verify.json", dict(ask, captcha_token=fresh, captcha_answer="XXXXX"), status=403)  # wrong
+    right = captchas.answer_of(fresh)
+    client.get("/verify.json", dict(ask, captcha_token=fresh, captcha_answer=right), status=403)  # one guess only
+    client.get("/verify-captcha.png", {"t": token[:-4] + "AAAA"}, status=404)  # forged token
+    _anon(captcha_app, "10.0.0.8").get("/verify.json", ask, status=200)  # other addresses are not affected
+    with open_site(captcha_app) as site:
+        reasons = [dict(e.detail).get("reason") for e in site.audit.newest(limit=50) if e.action == "verify"]
+        assert reasons.count("captcha") == 5
+
+
+def test_picture_challenge_on_the_form(captcha_app):
+    from xueji_site import captchas
+    with open_site(captcha_app) as site:
+        n = build_tree(site, get_current_registry())
+        [(_pupil, number)] = graduation.graduate(n["school_a"], 2024)
+    client = _anon(captcha_app, "10.0.0.9")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/verify").text).group(1)
+    ask = {"csrf_token": token, "number": number, "name": "李明"}
+    for _ in range(3):
+        assert "查验结果：有效" in client.post("/verify", ask).text
+    page = client.post("/verify", ask)
+    assert "查验结果" not in page.text and "请输入图中的字符" in page.text
+    challenge = page.html.find("input", attrs={"name": "captcha_token"})["value"]
+    assert page.html.find("input", attrs={"name": "number"})["value"] == number  # typed values kept
+    answered = client.post("/verify", dict(ask, captcha_token=challenge, captcha_answer=captchas.answer_of(challenge)))
+    assert "查验结果：有效" in answered.text

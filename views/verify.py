@@ -4,21 +4,29 @@ Anyone may ask; nobody learns more than the answer: a wrong name, an unknown
 number, an expired code and a malformed number all get the same bytes. Each
 address may ask ``xueji.verify_rate`` times (default 100/minute, a sliding
 window in process memory, per app server: xueji_site/ratelimit.py) and then gets 429 with
-Retry-After. Every look-up, refused ones included, is audited (number
-masked) — through ``lookup_audit``, which writes them in batches off the
-request path so that a look-up stays a read-only request. The JSON endpoint is a GET: it changes nothing but the audit log,
-so it needs no CSRF token; the HTML form posts with one (or is opened by a
-holder's QR code as a GET with the code).
+Retry-After. After ``xueji.verify_captcha_after`` look-ups in an hour (default
+10; 0 turns it off) each further look-up from the address needs a picture
+challenge answered (xueji_site/captchas.py): people checking a few
+certificates never see one, a script walking through numbers meets one per
+guess. Every look-up, refused ones included, is audited (number masked) —
+through ``lookup_audit``, which writes them in batches off the request path
+so that a look-up stays a read-only request. The JSON endpoint is a GET: it
+changes nothing but the audit log, so it needs no CSRF token; the HTML form
+posts with one (or is opened by a holder's QR code as a GET with the code).
 """
 import json
+
+from pyramid.httpexceptions import HTTPNotFound
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from xueji_site import audit, certificates, lookup_audit, verification, workflow
+from xueji_site import audit, captchas, certificates, lookup_audit, verification, workflow
 from xueji_site.i18n import _
 from xueji_site.ratelimit import AddressLimiter
 from xueji_site.resources import Site
+
+CAPTCHA_AFTER = 10  # look-ups per address per hour before a picture challenge
 
 
 def _limiter(registry):
@@ -39,8 +47,36 @@ def _masked(number):
     return number[:14] + "*" * max(0, len(number) - 14)
 
 
+def _captcha_counter(registry):
+    """Look-ups per address in the last hour, for the picture challenge; None when off."""
+    found = getattr(registry, "xueji_captcha_counter", None)
+    if found is None:
+        after = int(registry.settings.get("xueji.verify_captcha_after", CAPTCHA_AFTER))
+        found = registry.xueji_captcha_counter = AddressLimiter(after, 3600) if after > 0 else False
+    return found or None
+
+
+def _used_nonces(registry):
+    found = getattr(registry, "xueji_captcha_used", None)
+    if found is None:
+        found = registry.xueji_captcha_used = captchas.UsedNonces()
+    return found
+
+
+def _passes_captcha(request, params, address):
+    """True when this address may ask without a picture, or has just answered one."""
+    counter = _captcha_counter(request.registry)
+    if counter is None or not counter.wait(address):
+        return True
+    return captchas.check(params.get("captcha_token", "")[:512], params.get("captcha_answer", "")[:32],
+                          _used_nonces(request.registry))
+
+
 def ask(request, params, via):
-    """Rate-limit, look up, audit. Returns (answer dict, seconds to wait or 0)."""
+    """Rate-limit, challenge, look up, audit.
+
+    Returns (answer, refusal): refusal is None, ``("throttled", seconds)`` or
+    ``("captcha", None)`` (a picture challenge must be answered first)."""
     number = certificates.normalise(params.get("number", "")[:64])
     code = params.get("code", "")[:64]
     wait = wait_seconds(request)
@@ -49,10 +85,16 @@ def ask(request, params, via):
     address = request.client_addr or ""
     if wait:
         entries.add(address, "verify", audit.DENIED, dict(detail, reason="throttled"))
-        return None, wait
+        return None, ("throttled", wait)
+    if not _passes_captcha(request, params, address or "unknown"):
+        entries.add(address, "verify", audit.DENIED, dict(detail, reason="captcha"))
+        return None, ("captcha", None)
+    counter = _captcha_counter(request.registry)
+    if counter is not None:
+        counter.add(address or "unknown")
     answer = verification.look_up(request.root, number, name=params.get("name", "")[:64], code=code)
     entries.add(address, "verify", audit.OK if answer["valid"] else audit.FAILED, detail)
-    return answer, 0
+    return answer, None
 
 
 def _shown(request, answer):
@@ -70,36 +112,62 @@ def _throttled(response, wait):
     response.cache_control = "no-store"
 
 
+def _challenge(request):
+    token = captchas.new_token()
+    return {"token": token, "image": request.resource_url(request.root, "verify-captcha.png", query={"t": token})}
+
+
 @view_config(context=Site, name="verify.json", request_method="GET", permission=NO_PERMISSION_REQUIRED)
 def verify_json(context, request):
     """``outcome`` is a code (graduated / completed / incomplete); ``outcome_label``
-    its Chinese name, untranslated (no localizer on this hot path)."""
-    answer, wait = ask(request, request.GET, "json")
+    its Chinese name, untranslated (no localizer on this hot path). After
+    ``xueji.verify_captcha_after`` look-ups in an hour an address gets 403
+    ``captcha-required`` with a challenge; it asks again with ``captcha_token``
+    and ``captcha_answer``."""
+    answer, refusal = ask(request, request.GET, "json")
     response = Response(content_type="application/json", charset="utf-8")
-    if wait:
-        _throttled(response, wait)
-        answer = {"error": "rate-limited", "retry_after": wait}
-    else:
-        response.headers["Cache-Control"] = "no-store"
-        if answer["valid"]:
-            answer["outcome_label"] = str(workflow.STATUS_LABELS[answer["outcome"]])
+    response.headers["Cache-Control"] = "no-store"
+    if refusal and refusal[0] == "throttled":
+        _throttled(response, refusal[1])
+        answer = {"error": "rate-limited", "retry_after": refusal[1]}
+    elif refusal:
+        response.status = 403
+        answer = {"error": "captcha-required", "captcha": _challenge(request)}
+    elif answer["valid"]:
+        answer["outcome_label"] = str(workflow.STATUS_LABELS[answer["outcome"]])
     response.body = json.dumps(answer, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return response
+
+
+@view_config(context=Site, name="verify-captcha.png", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+def captcha_image(context, request):
+    """The picture of a challenge token (404 for a forged or expired one)."""
+    answer = captchas.answer_of(request.GET.get("t", "")[:512])
+    if answer is None:
+        raise HTTPNotFound()
+    response = Response(body=captchas.png(answer), content_type="image/png")
+    response.cache_control = "no-store"
     return response
 
 
 @view_config(context=Site, name="verify", permission=NO_PERMISSION_REQUIRED, renderer="templates/verify.pt")
 def verify_page(context, request):
     """The form; a POST (with CSRF token) or a QR link (GET with number and code) asks."""
-    page = {"answer": None, "asked": False, "error": None}
+    page = {"answer": None, "asked": False, "error": None, "captcha": None, "values": {}}
     params = request.POST if request.method == "POST" else request.GET
     request.response.cache_control = "no-store"
     if request.method == "POST" or (params.get("number") and params.get("code")):
-        answer, wait = ask(request, params, "html")
+        answer, refusal = ask(request, params, "html")
         page["asked"] = True
-        if wait:
-            _throttled(request.response, wait)
-            t = request.localizer.translate
-            page["error"] = t(_("查询过于频繁，请${n}秒后再试", mapping={"n": wait}))
+        t = request.localizer.translate
+        if refusal and refusal[0] == "throttled":
+            _throttled(request.response, refusal[1])
+            page["error"] = t(_("查询过于频繁，请${n}秒后再试", mapping={"n": refusal[1]}))
+        elif refusal:
+            page["captcha"] = _challenge(request)
+            page["values"] = {k: params.get(k, "")[:32] for k in ("number", "name", "code")}
+            page["error"] = t(_("查询次数较多，请输入图中的字符后再查验。") if not params.get("captcha_answer")
+                              else _("图中字符输入有误，请重新输入。"))
         else:
             page["answer"] = _shown(request, answer)
     return page
