@@ -17,6 +17,7 @@ def includeme(config):
     config.scan(".auth")
     config.scan(".sharing")
     config.scan(".auditlog")
+    config.scan(".alerts")
     config.scan(".accounts")
     config.scan(".errors")
     config.scan(".language")

@@ -8,6 +8,12 @@ same thread seals in a transaction of its own (a fresh connection, after the
 response is complete, so nothing of the request is at stake). Two processes
 sealing at once conflict on the chain's head: the loser gives up quietly and
 its entries are sealed by the next run. See xueji_site/audit.py for the chain.
+
+When ``xueji.audit_mirror`` names an off-database copy of the log, each run
+then ships what the copy lacks (xueji_site/audit_mirror.py), after the seal
+has committed. A mirror that fails is logged and never fails the request:
+the next run catches up from the copy's highest sequence. Last, the newly
+sealed entries are counted for the volume alerts (xueji_site/alerts.py).
 """
 import logging
 import threading
@@ -17,11 +23,12 @@ import transaction
 from pyramid.events import NewRequest, subscriber
 from ZODB.POSException import ConflictError
 
-from xueji_site import audit
+from xueji_site import alerts, audit, audit_mirror
 from xueji_site.site import get_site
 
 log = logging.getLogger(__name__)
 BATCH = 5000  # entries per run: a large import is sealed over a few runs
+SHIP_LIMIT = 2 * BATCH  # rows shipped per run: a backlog shrinks run by run (cron ships all)
 _lock = threading.Lock()
 _last_run = [0.0]
 
@@ -31,23 +38,41 @@ def _interval(settings):
     return None if value in ("off", "false", "no", "") else float(value)
 
 
-def seal_now(db):
-    """One sealing run in its own connection and transaction; the number sealed (0 on a conflict)."""
+def seal_now(db, mirror=None):
+    """One sealing run in its own connection and transaction; the number sealed (0 on a
+    conflict). ``mirror`` (the ``xueji.audit_mirror`` setting) is then brought up to date."""
     tm = transaction.TransactionManager(explicit=True)
     conn = db.open(transaction_manager=tm)
     try:
         tm.begin()
-        sealed = audit.seal(get_site(conn).audit, limit=BATCH)
-        tm.commit()
+        try:
+            sealed = audit.seal(get_site(conn).audit, limit=BATCH)
+            tm.commit()
+        except ConflictError:
+            tm.abort()
+            return 0
+        if mirror:
+            _ship(conn, tm, mirror)
         return sealed
-    except ConflictError:
-        tm.abort()
-        return 0
     finally:
         conn.close()
 
 
-def _after_commit(db, interval):
+def _ship(conn, tm, mirror):
+    """Ship the committed seals the mirror lacks; a failure is logged, never raised."""
+    try:
+        sink = audit_mirror.open_sink(mirror)
+        tm.begin()
+        try:
+            audit_mirror.ship(get_site(conn).audit, sink, limit=SHIP_LIMIT)
+        finally:
+            tm.abort()
+    except Exception:
+        log.exception("audit mirror %s: shipping failed; the next run catches up",
+                      audit_mirror.describe(mirror))
+
+
+def _after_commit(db, interval, mirror, registry):
     def hook(committed):
         if not committed:
             return
@@ -57,9 +82,13 @@ def _after_commit(db, interval):
                 return
             _last_run[0] = now
         try:
-            seal_now(db)
+            seal_now(db, mirror)
         except Exception:  # sealing must never turn a committed request into an error
             log.exception("audit sealing failed; the next run will retry")
+        try:
+            alerts.scan_database(db, registry)
+        except Exception:
+            log.exception("volume alerts: scan failed; the next run will retry")
     return hook
 
 
@@ -71,4 +100,5 @@ def install_sealer(event):
     if interval is None or not databases or getattr(request, "tm", None) is None:
         return
     txn = request.tm.get()
-    txn.addAfterCommitHook(_after_commit(databases[""], interval))
+    mirror = (request.registry.settings.get("xueji.audit_mirror") or "").strip()
+    txn.addAfterCommitHook(_after_commit(databases[""], interval, mirror, request.registry))
