@@ -50,6 +50,8 @@ def test_record_pages_destination_and_report(app, archived):
     reg.login("reg_a")
     page = reg.get(archived["record"])
     assert "毕业生档案（只读）" in page.text and "李明" in page.text
+    tabs = [a["href"] for a in page.html.select("nav a, .tabs a")]
+    assert tabs and not [h for h in tabs if h.endswith(("/search", "/reports"))]  # no tabs leading to a 404
     assert "毕业生档案" in reg.get(archived["school"] + "/").text  # its own tab, not a class
     years = reg.get(archived["school"] + "/archive/")
     year = archived["record"].split("/")[-2]

@@ -54,20 +54,40 @@ def test_pages_and_sorting(browser, crowded):
     assert desc == sorted(page_one + page_two, reverse=True)[:50]
 
 
+def _approved(app, path, rows, count):
+    """``count`` approvals for the registrar's export of ``path``'s pupils, decided by its principal."""
+    from xueji_site import approvals
+    from .conftest import resolve
+    with open_site(app) as site:
+        node = resolve(site, path)
+        reg = site.principals.by_login_name("reg")
+        head = site.principals.by_login_name("head") or add_user(site, "head", "principal", at=node.__parent__)
+        ids = []
+        for _n in range(count):
+            approval = approvals.request_export(site, reg, node, "internal", "学期末核对名单", "", "listing",
+                                                "Student", "", rows)
+            approvals.decide(site, head, approval, True, "同意")
+            ids.append(approval.id)
+    return ids
+
+
 def test_export_xlsx_and_csv_of_the_whole_listing(app, browser, crowded):
     browser.login("reg")
-    response = browser.get(crowded + "?type=Student&export=xlsx")
+    # 65 pupils are more than a class (xueji.export_approval_rows, 60): the export needs an approval (G3)
+    browser.get(crowded + "?type=Student&export=xlsx", status=403)
+    first, second = _approved(app, crowded, 65, 2)
+    response = browser.get(crowded + "?type=Student&export=xlsx&approval=" + first)
     assert response.content_type.endswith("spreadsheetml.sheet")
     assert "attachment" in response.headers["Content-Disposition"]
     sheet = openpyxl.load_workbook(io.BytesIO(response.body)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == ("姓名", "性别", "出生日期", "民族") and len(rows) == 66
-    response = browser.get(crowded + "?type=Student&export=csv")
+    response = browser.get(crowded + "?type=Student&export=csv&approval=" + second)
     assert response.body.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.body.decode("utf-8-sig"))))
     assert len(rows) == 66 and rows[1][1] in ("男", "女")
     with open_site(app) as site:
-        exports = site.audit.newest(lambda e: e.action == "export")
+        exports = site.audit.newest(lambda e: e.action == "export" and e.result == "ok")
         assert [dict(e.detail)["rows"] for e in exports] == ["65", "65"]
 
 

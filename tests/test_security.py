@@ -68,14 +68,15 @@ def test_default_permission_denies_a_view_without_one(app):
 V, R, S, A, E, D, SH = P.VIEW, P.VIEW_RECORD, P.VIEW_SENSITIVE, P.ADD, P.EDIT, P.DELETE, P.SHARE
 AS, AB, RC = P.APPROVE_SCHOOL, P.APPROVE_BUREAU, P.REQUEST_CHANGE
 GR, TG, IC = P.GRADUATE, P.TRACK_GRADUATES, P.ISSUE_CODE  # issue 5: graduation
+XE = P.APPROVE_EXPORT  # G3/G4: approving bulk and external exports (not on a pupil: no export is scoped there)
 EXPECTED = {
     # role, granted at: {node: permissions there}
     ("bureau_admin", "county_a"): {
-        "province": set(), "county_a": {V, A, E, SH, AB, GR}, "school_a": {V, A, E, D, SH, GR},
-        "class_a": {V, A, E, D, SH}, "pupil_a": {V, R, S, A, E, D, SH, AB, RC, TG}, "member_a": {V, R, S, E, D},
+        "province": set(), "county_a": {V, A, E, SH, AB, GR, XE}, "school_a": {V, A, E, D, SH, GR, XE},
+        "class_a": {V, A, E, D, SH, XE}, "pupil_a": {V, R, S, A, E, D, SH, AB, RC, TG}, "member_a": {V, R, S, E, D},
         "school_b": set(), "pupil_b": set()},
     ("principal", "school_a"): {
-        "county_a": set(), "school_a": {V, SH, AS, GR}, "class_a": {V, SH}, "pupil_a": {V, R, S, SH, AS, RC, TG, IC},
+        "county_a": set(), "school_a": {V, SH, AS, GR, XE}, "class_a": {V, SH, XE}, "pupil_a": {V, R, S, SH, AS, RC, TG, IC},
         "member_a": {V, R, S}, "school_b": set(), "pupil_b": set()},
     ("school_registrar", "school_a"): {
         "county_a": set(), "school_a": {V, A, E, SH, GR}, "class_a": {V, A, E, D, SH},

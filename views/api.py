@@ -121,14 +121,27 @@ def _deserialize(request, schema, cstruct):
 @view_config(route_name=ROUTE, context=SchoolClass, name="students", request_method="GET",
              permission=P.VIEW, renderer="json")
 def list_students(context, request):
+    """A class's pupils, a page at a time. A class larger than an unapproved
+    export (``xueji.export_approval_rows``, G3) is not handed out here: paging
+    through it would be the bulk copy that the web export asks approval for."""
+    from .approvals import threshold
     offset = _int(request.params.get("offset"), 0, 0, 10**7)
     limit = _int(request.params.get("limit"), 50, 1, MAX_PAGE)
     total, found = catalog.children(request.site, request.user, context, content_type="Student",
                                     sort="name", offset=offset, limit=limit)
+    most = threshold(request)
+    if total > most:
+        audit.log(request, "export", context, result=audit.DENIED, rows=total, type="Student", via="api",
+                  reason="needs-approval")
+        request.response.status = 403  # returned, not raised: the denial's audit entry must commit
+        return {"errors": {"": _t(request, _("该班级超过 ${limit} 人：批量读取须在网页上申请导出批准后导出。",
+                                             mapping={"limit": most}))}}
     items = [{"id": s.__name__, "name": s.name, "gender": s.gender,
               "birth_date": _json_value(s.birth_date),
               "url": _api_url(s)}
              for s in found]
+    audit.log(request, "export", context, rows=len(items), type="Student", via="api", offset=offset,
+              audience="internal")
     return {"total": total, "offset": offset, "limit": limit, "items": items}
 
 

@@ -6,13 +6,13 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
 from pyramid.traversal import resource_path
 from pyramid.view import view_config
 
-from xueji_site import audit, catalog, content, permissions as P
+from xueji_site import approvals, audit, catalog, codes, content, permissions as P
 from xueji_site.folder import Container, NameError_
 from xueji_site.i18n import _
 from xueji_site.idnumbers import mask_field
 from xueji_site.resources import FamilyMember, Node, Site, Student
 from xueji_site.schemas.student import without_sensitive
-from . import reauth
+from . import approvals as approval_views, reauth
 from .tables import cell, download
 
 PAGE_SIZE = 50
@@ -68,6 +68,16 @@ def contents(context, request):
     return {"sections": sections, "sort": sort, "reverse": reverse, "details": details}
 
 
+# What an external export of a listing shows (G4): a whitelist of columns,
+# de-identified; a type without an entry cannot be exported externally.
+EXTERNAL_COLUMNS = {
+    "Student": ((lambda o: approvals.masked_name(o.name), _("姓名")),
+                (lambda o: codes.label(codes.GENDER, o.gender), _("性别")),
+                (lambda o: approvals.birth_month(o.birth_date), _("出生年月")),
+                (lambda o: codes.label(codes.ETHNICITY, o.ethnicity), _("民族"))),
+}
+
+
 def _export(context, request, type_name, sort, reverse):
     stale = reauth.demand(request)  # a bulk copy needs a recent password (ASVS 3.7.1)
     if stale is not None:
@@ -78,13 +88,27 @@ def _export(context, request, type_name, sort, reverse):
         raise HTTPBadRequest()
     if ct not in content.addable_types(context):
         raise HTTPBadRequest()
+    kind = approval_views.kind_of(request)
+    columns, detail = ct.columns, {}
+    if ct.name in approvals.PERSONAL_TYPES:  # pupils' data: G3/G4 approval rule
+        if kind == approvals.EXTERNAL:
+            columns = EXTERNAL_COLUMNS.get(ct.name)
+            if columns is None:
+                raise HTTPBadRequest()
+        count, _objs = catalog.children(request.site, request.user, context, content_type=ct.name, limit=1)
+        clearance = approval_views.demand(request, context, count, kind, (approvals.LISTING, ct.name, ""))
+        if clearance.refusal is not None:
+            return clearance.refusal
+        detail = clearance.detail
+    elif kind != approvals.INTERNAL:
+        raise HTTPBadRequest()
     t = request.localizer.translate
     total, objs = catalog.children(request.site, request.user, context, content_type=ct.name,
                                    sort=sort, reverse=reverse, offset=0, limit=10**7)
-    rows = [[cell(_column_value(o, c), t) for c in ct.columns] for o in objs]
+    rows = [[cell(_column_value(o, c), t) for c in columns] for o in objs]
     fmt = request.params["export"]
-    audit.log(request, "export", context, rows=len(rows), type=ct.name, format=fmt)
-    return download(rows, [t(c[1]) for c in ct.columns], "%s-%s" % (context.__name__ or "root", ct.name), fmt)
+    audit.log(request, "export", context, rows=len(rows), type=ct.name, format=fmt, **detail)
+    return download(rows, [t(c[1]) for c in columns], "%s-%s" % (context.__name__ or "root", ct.name), fmt)
 
 
 def _bound_schema(request, context, ct, adding, editing=False):

@@ -24,6 +24,10 @@ def setup_deform():
     deform.Form.set_zpt_renderer(search_path, translator=_deform_translator)
 
 
+# Where search and statistics apply: the tree above the pupils (not a record, an archive or a graduate).
+SEARCHABLE = ("Site", "Bureau", "School", "SchoolClass")
+
+
 class Layout:
     """Handed to every template as ``layout``."""
 
@@ -67,7 +71,7 @@ class Layout:
             return tabs
         if self.can(P.VIEW_RECORD if ctx.content_type == "Student" else P.VIEW):
             tabs.append((t(_("查看")), req.resource_url(ctx), view == ""))
-        if ctx.content_type != "Student" and (self.can(P.VIEW) or (ctx.content_type == "Site" and self.user)):
+        if ctx.content_type in SEARCHABLE and (self.can(P.VIEW) or (ctx.content_type == "Site" and self.user)):
             tabs.append((t(_("查询")), req.resource_url(ctx, "search"), view == "search"))
             tabs.append((t(_("统计")), req.resource_url(ctx, "reports"), view == "reports"))
         if ctx.content_type != "Site" and self.can(P.EDIT):
@@ -90,10 +94,13 @@ class Layout:
             tabs.append((t(_("账号管理")), req.resource_url(ctx, "users"), view == "users"))
         if ctx.content_type == "Site" and self.can(P.AUDIT):
             tabs.append((t(_("审计日志")), req.resource_url(ctx, "audit"), view == "audit"))
+            tabs.append((t(_("安全告警")), req.resource_url(ctx, "alerts"), view == "alerts"))
         if ctx.content_type == "Site" and self.user is not None:  # issue 3: API tokens
             tabs.append((t(_("API 令牌")), req.resource_url(ctx, "tokens"), view == "tokens"))
         if ctx.content_type == "School" and self.can(P.ADD):  # issue 3: batch import
             tabs.append((t(_("导入")), req.resource_url(ctx, "import"), view.startswith("import")))
+        if ctx.content_type in ("Bureau", "School", "SchoolClass") and self.can(P.VIEW):  # G3/G4
+            tabs.append((t(_("申请导出")), req.resource_url(ctx, "request-export"), view == "request-export"))
         if ctx.content_type not in ("Site",) and self.can(P.DELETE):
             tabs.append((t(_("删除")), req.resource_url(ctx, "delete"), view == "delete"))
         return tabs
@@ -110,6 +117,17 @@ class Layout:
                 and self.can(P.VIEW_RECORD):
             tabs.append((t(_("毕业证书")), req.resource_url(ctx, "graduate"), view == "graduate"))
         return tabs
+
+    def export_approvals(self):
+        """The export approvals page (G3/G4), for approvers and for users with requests of their own."""
+        from xueji_site import approvals
+        site = getattr(self.request, "site", None)
+        if self.user is None or site is None:
+            return None
+        own = approvals.store(site)
+        if approvals.approver_paths(site, self.user) or (own is not None and self.user.userid in own.by_requester):
+            return self.request.resource_url(site, "export-approvals")
+        return None
 
     def addable(self):
         if not self.can(P.ADD):

@@ -4,14 +4,17 @@ The form is posted (with its CSRF token); links for more pages repeat it
 as a query string, without a number keyword. At the root every logged-in user may search (the catalog scope limits the
 results to what they may see); below it the node's view permission is needed.
 """
+from urllib.parse import urlencode
+
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.traversal import resource_path
 from pyramid.view import view_config
 
-from xueji_site import audit, codes, permissions as P, search
+from xueji_site import approvals, audit, codes, permissions as P, search
 from xueji_site.folder import Container
 from xueji_site.i18n import _
 from xueji_site.resources import Site
+from . import approvals as approval_views, reauth
 from .tables import cell, download
 
 PAGE_SIZE = 50
@@ -116,13 +119,44 @@ def _choices(t):
     }
 
 
+def condition_key(form):
+    """A search's conditions as one canonical query string: what an export
+    approval covers (a number keyword is left out, as from the links)."""
+    return urlencode(sorted(_link_query(form).items()))
+
+
+# What an external export shows (G4): a whitelist, de-identified.
+EXTERNAL_COLUMNS = (_("姓名"), _("性别"), _("出生年月"), _("民族"), _("学校"), _("班级"), _("年级"))
+
+
+def external_row(student, t):
+    klass = student.__parent__
+    school = getattr(klass, "__parent__", None)
+    grade = search.grade_of(student)
+    return [approvals.masked_name(student.name), cell(codes.label(codes.GENDER, student.gender), t),
+            approvals.birth_month(getattr(student, "birth_date", None)),
+            cell(codes.label(codes.ETHNICITY, getattr(student, "ethnicity", "")), t),
+            cell(getattr(school, "title", ""), t), cell(getattr(klass, "title", ""), t),
+            cell(codes.GRADE_LABELS.get(grade, _("已毕业")) if grade else "", t)]
+
+
 def _export(context, request, form, sort, reverse, fmt):
+    stale = reauth.demand(request)  # a bulk copy needs a recent password (ASVS 3.7.1)
+    if stale is not None:
+        return stale
+    kind = approval_views.kind_of(request)
+    count, _found = _run(context, request, form, sort, reverse, 0, 1)
+    clearance = approval_views.demand(request, context, min(count, EXPORT_LIMIT), kind,
+                                      (approvals.SEARCH, "", condition_key(form)))
+    if clearance.refusal is not None:
+        return clearance.refusal
     t = request.localizer.translate
     total, students = _run(context, request, form, sort, reverse, 0, EXPORT_LIMIT)
-    rows = [student_row(s, t) for s in students]
+    external = kind == approvals.EXTERNAL
+    rows = [(external_row if external else student_row)(s, t) for s in students]
     # The keyword may be an ID number: the log records only that there was one.
     audit.log(request, "export", context, rows=len(rows), kind="search", format=fmt,
-              keyword="yes" if form["q"] else "no",
+              keyword="yes" if form["q"] else "no", **clearance.detail,
               **{"if_" + k: v for k, v in conditions_of(form).items()})
-    return download(rows, [t(c) for c in COLUMNS], "search-%s" % (context.__name__ or "root"), fmt)
-
+    return download(rows, [t(c) for c in (EXTERNAL_COLUMNS if external else COLUMNS)],
+                    "search-%s" % (context.__name__ or "root"), fmt)

@@ -19,10 +19,12 @@ ACCOUNT = "account"            # any logged-in user: change own password, see ow
 GRADUATE = "graduate"          # graduate a cohort (school); approve it for senior high (bureau)
 TRACK_GRADUATES = "track-graduates"  # record graduates' destinations and contacts
 ISSUE_CODE = "issue-verification-code"  # a holder's (or the school's) verification codes
+APPROVE_EXPORT = "approve-export"  # approve bulk or external exports of pupils' data (approvals.py)
 
 # A permission nobody is ever granted: the default for a view that names none,
 # so that forgetting a permission denies instead of opening the view to all.
 UNSET = "xueji.permission-not-declared"
 
 ALL = (VIEW, VIEW_RECORD, VIEW_SENSITIVE, ADD, EDIT, DELETE, SHARE, MANAGE_USERS, AUDIT, ACCOUNT,
-       APPROVE_SCHOOL, APPROVE_BUREAU, REQUEST_CHANGE, GUARDIAN_REQUEST, GRADUATE, TRACK_GRADUATES, ISSUE_CODE)
+       APPROVE_SCHOOL, APPROVE_BUREAU, REQUEST_CHANGE, GUARDIAN_REQUEST, GRADUATE, TRACK_GRADUATES, ISSUE_CODE,
+       APPROVE_EXPORT)

@@ -66,6 +66,10 @@ def role_label(role):
 _STRUCTURE_ADMIN = {P.VIEW, P.ADD, P.EDIT, P.DELETE, P.SHARE}
 _RECORD_FULL = {P.VIEW, P.VIEW_RECORD, P.VIEW_SENSITIVE}
 
+# APPROVE_EXPORT (G3/G4): a principal approves the bulk exports of the
+# school's pupils, a bureau admin those of its subtree; approvals.py adds what
+# a matrix cannot say (never one's own request; an external export only by a
+# bureau admin of a bureau above).
 MATRIX = {
     "Site": {
         SYSADMIN: {P.VIEW, P.ADD, P.EDIT, P.SHARE, P.MANAGE_USERS},
@@ -75,20 +79,20 @@ MATRIX = {
     "Bureau": {
         SYSADMIN: _STRUCTURE_ADMIN,
         SECURITY_ADMIN: {P.VIEW, P.SHARE},
-        BUREAU_ADMIN: {P.VIEW, P.ADD, P.EDIT, P.SHARE, P.APPROVE_BUREAU, P.GRADUATE},
+        BUREAU_ADMIN: {P.VIEW, P.ADD, P.EDIT, P.SHARE, P.APPROVE_BUREAU, P.GRADUATE, P.APPROVE_EXPORT},
     },
     "School": {
         SYSADMIN: _STRUCTURE_ADMIN,
         SECURITY_ADMIN: {P.VIEW, P.SHARE},
-        BUREAU_ADMIN: _STRUCTURE_ADMIN | {P.GRADUATE},
-        PRINCIPAL: {P.VIEW, P.SHARE, P.APPROVE_SCHOOL, P.GRADUATE},
+        BUREAU_ADMIN: _STRUCTURE_ADMIN | {P.GRADUATE, P.APPROVE_EXPORT},
+        PRINCIPAL: {P.VIEW, P.SHARE, P.APPROVE_SCHOOL, P.GRADUATE, P.APPROVE_EXPORT},
         SCHOOL_REGISTRAR: {P.VIEW, P.ADD, P.EDIT, P.SHARE, P.GRADUATE},
     },
     "SchoolClass": {
         SYSADMIN: _STRUCTURE_ADMIN,
         SECURITY_ADMIN: {P.VIEW, P.SHARE},
-        BUREAU_ADMIN: _STRUCTURE_ADMIN,
-        PRINCIPAL: {P.VIEW, P.SHARE},
+        BUREAU_ADMIN: _STRUCTURE_ADMIN | {P.APPROVE_EXPORT},
+        PRINCIPAL: {P.VIEW, P.SHARE, P.APPROVE_EXPORT},
         SCHOOL_REGISTRAR: _STRUCTURE_ADMIN,
         HEAD_TEACHER: {P.VIEW},
         TEACHER: {P.VIEW},
