@@ -30,7 +30,7 @@ REQUIRES = [
     "openpyxl>=3.1",
     "defusedxml>=0.7",
     "cryptography>=42",
-    "limits>=3.6",
+    "limits>=3.6",     # rate notation ("20/minute") for the per-address counters
     "tqdm>=4.66",
     "Babel>=2.14",
     "pyotp>=2.9",      # TOTP second factor
@@ -38,6 +38,7 @@ REQUIRES = [
     "pyramid_mailer>=0.15",  # mail that leaves only when its transaction commits
     "Pillow>=10",      # photos: re-encode uploads, check pixel limits
     "segno>=1.5",      # QR codes on verification reports (pure Python, SVG)
+    "captcha>=0.5",    # picture challenges on the public certificate check (Pillow-based)
     "setuptools<81",  # pyramid and deform still import pkg_resources
 ]
 
@@ -94,6 +95,8 @@ setup(
             "xueji-archive = xueji_site.scripts.archive:main",
             "xueji-retention = xueji_site.scripts.retention:main",
             "xueji-remind = xueji_site.scripts.remind:main",
+            "xueji-verify-records = xueji_site.scripts.verify_records:main",
+            "xueji-pack = xueji_site.scripts.pack:main",
         ],
     },
 )

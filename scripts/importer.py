@@ -133,14 +133,15 @@ def checker_for(env, site, school, args):
 
 
 def _check(checker, table, args):
-    report = Report(checker.translate)
-    try:
-        summary = importing.process(checker, table, report=report)
-    except spreadsheets.Rejected as exc:
-        raise common.ScriptError("%s: %s" % (args.file, exc.message.interpolate()))
+    with Report(checker.translate) as report:  # a refused file leaves no temporary sheet behind
+        try:
+            summary = importing.process(checker, table, report=report)
+        except spreadsheets.Rejected as exc:
+            raise common.ScriptError("%s: %s" % (args.file, exc.message.interpolate()))
+        payload = report.finish(summary)
     path = args.report or os.path.splitext(args.file)[0] + ".report.xlsx"
     with open(path, "wb") as out:
-        out.write(report.finish(summary))
+        out.write(payload)
     print("checked %d rows: %d valid, %d already here, %d with errors; report: %s"
           % (summary.rows, summary.new, summary.exists, summary.errors, path))
     if summary.missing_columns:

@@ -23,6 +23,7 @@ from . import security, verification
 from .crypto import Sealed
 from .folder import Container
 from .graduation import certificate_of
+from .integrity import Stamped
 from .resources import Node
 
 STATUS_KINDS = ("create", "move", "status-requested", "status-step", "status-changed",
@@ -48,8 +49,9 @@ class ArchiveYear(Container):
         return self.__name__
 
 
-class ArchivedGraduate(Persistent):
-    """A frozen graduate record. No ``__acl__``: the archive's ACL applies."""
+class ArchivedGraduate(Stamped, Persistent):
+    """A frozen graduate record. No ``__acl__``: the archive's ACL applies.
+    ``Stamped``: every pickled state carries a MAC of the core fields."""
 
     __parent__ = None
     __name__ = None

@@ -296,6 +296,30 @@ def on_modified(event):
         site.catalog.reindex_doc(event.object.docid, event.object)
 
 
+def prune_released(site):
+    """Drop the derived keys the catalog no longer backs; returns how many.
+
+    The indexes themselves keep nothing of an unindexed document: hypatia's
+    FieldIndex and KeywordIndex delete a value whose postings become empty,
+    and BTrees keeps its separator keys in step on deletion (the name tokens
+    and ID hashes of a deleted pupil leave the live state at once; only old
+    revisions hold them, until the pack). There is no TextIndex, whose
+    Lexicon would keep every word forever. What does outlive its records is
+    ``site.duplicate_keys``: the person keys (keyed hashes of name, birth date
+    and guardian) noted when two records shared one, kept after the records
+    are deleted, merged or corrected. A key with fewer than two postings in
+    the ``person`` index goes.
+    """
+    keys = getattr(site, "duplicate_keys", None)
+    if keys is None or "person" not in site.catalog:
+        return 0
+    postings = site.catalog["person"]._fwd_index
+    stale = [key for key in keys if len(postings.get(key, ())) < 2]
+    for key in stale:
+        keys.remove(key)
+    return len(stale)
+
+
 def includeme(config):
     config.add_subscriber(on_added, events.ObjectAdded)
     config.add_subscriber(on_will_be_removed, events.ObjectWillBeRemoved)

@@ -4,7 +4,18 @@ Both are xlsx. The report is the uploaded sheet given back with one more
 column saying, per row, what is wrong; every cell goes through the exports'
 formula defusing (``views.tables.defuse``), since the uploaded cells are
 untrusted and a spreadsheet would run ``=HYPERLINK(…)``.
+
+The report is streamed (a write-only workbook): openpyxl writes each sheet
+to a temporary file (``openpyxl.*`` in the temp dir) holding the uploaded rows
+in clear — names, ID numbers — and removes it only when the book is saved,
+or at interpreter exit. A report abandoned half-way (a file refused at row
+N) would leave it there for the life of the server process, so ``Report``
+removes its sheets' files on ``close()``, on leaving a ``with`` block, and
+when it is garbage-collected.
 """
+import os
+import weakref
+
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -34,6 +45,17 @@ class Report:
         self.t = translate
         self.book = Workbook(write_only=True)
         self.sheet = self.book.create_sheet(translate(_("检查结果")))
+        self._discard = weakref.finalize(self, _discard_temporary_files, self.book)
+
+    def close(self):
+        """Remove the temporary files of a report that was not finished."""
+        self._discard()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def start(self, header):
         self.sheet.append([defuse(text_of(h)) for h in header] + [self.t(RESULT_TITLE)])
@@ -58,7 +80,26 @@ class Report:
             sheet.append([t(_("缺少的必填列")), "、".join(summary.missing_columns)])
         if summary.unknown_columns:
             sheet.append([t(_("未识别的列（已忽略）")), defuse("、".join(summary.unknown_columns))])
-        return xlsx_bytes(self.book)
+        try:
+            return xlsx_bytes(self.book)
+        finally:
+            self.close()
+
+
+def _discard_temporary_files(book):
+    """Close and delete each write-only sheet's temporary file that still exists
+    (saving the book deletes them; an abandoned book does not)."""
+    for sheet in book.worksheets:
+        writer = getattr(sheet, "_writer", None)  # openpyxl makes it at the first append
+        path = getattr(writer, "out", None)
+        if not isinstance(path, str) or not os.path.exists(path):
+            continue
+        try:
+            if not sheet.closed:
+                sheet.close()  # flushes and closes the file handle
+        except Exception:  # a half-written sheet may not close cleanly: the file goes anyway
+            pass
+        writer.cleanup()
 
 
 def template(cols, translate):

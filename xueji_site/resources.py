@@ -14,6 +14,7 @@ from . import codes, divisions
 from .crypto import Sealed, keyring
 from .folder import Container
 from .i18n import _
+from .integrity import Stamped
 from .security import type_acl
 
 
@@ -151,7 +152,7 @@ class SchoolClass(Node, Container):
         return self.__name__ or ""
 
 
-class Student(Node, Container):
+class Student(Stamped, Node, Container):
     """A pupil's record. Keyed by an opaque record id, never by an ID number.
 
     A G-form 学籍号 contains the resident ID number, so neither may appear in
@@ -162,7 +163,8 @@ class Student(Node, Container):
     change history lives in ``history``.
 
     Defaults are class attributes, so records made before a field existed
-    read it as empty without an evolve step.
+    read it as empty without an evolve step. ``Stamped`` puts a MAC of the
+    core fields into every pickled state (integrity.py).
     """
 
     content_type = "Student"
