@@ -9,6 +9,9 @@ stored core fields. Prints one line per problem:
                            when the site starts, so this one was written around the
                            application, or its MAC was removed)
   PROBLEM misplaced PATH   its container holds another record under its key
+  PROBLEM changed certificate-entry KEY
+                           an entry of the public verification index departs from its
+                           MAC (KEY: the start of its number's keyed hash)
 
 Only reads: nothing is committed (starting the application applies pending
 evolve steps, as for every script). Exit status: 0 all records intact, 1 problems
@@ -21,7 +24,7 @@ import transaction
 from pyramid.traversal import resource_path
 from tqdm import tqdm
 
-from xueji_site import integrity
+from xueji_site import integrity, verification
 from xueji_site.site import get_site
 
 from . import common
@@ -63,6 +66,10 @@ def verify(env, path, out=sys.stdout):
                 bar.update(1)
                 if sum(counts.values()) % GC_EVERY == 0:
                     conn.cacheGC()
+        if path == "/":
+            for key in verification.tampered_entries(get_site(conn)):
+                counts[integrity.CHANGED] += 1
+                print("PROBLEM changed certificate-entry %s" % key[:16], file=out, flush=True)
     finally:
         tm.abort()
         conn.close()

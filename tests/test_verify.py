@@ -184,3 +184,27 @@ def test_picture_challenge_on_the_form(captcha_app):
     assert page.html.find("input", attrs={"name": "number"})["value"] == number  # typed values kept
     answered = client.post("/verify", dict(ask, captcha_token=challenge, captcha_answer=captchas.answer_of(challenge)))
     assert "查验结果：有效" in answered.text
+
+
+def test_an_index_entry_changed_in_storage_is_not_confirmed(app, graduate):
+    """D3: an entry edited without the key (a better school, another outcome) answers
+    like a miss, and the look-up's audit entry says why."""
+    from xueji_site import evolve
+    client = _anon(app, "10.0.0.11")
+    ask = {"number": graduate["number"], "name": "李明"}
+    assert client.get("/verify.json", ask).json["valid"] is True
+    with open_site(app) as site:
+        [key] = [k for k in site.certificates.keys()]
+        found = site.certificates[key]
+        site.certificates[key] = found[:2] + ("清华附小",) + found[3:]
+        assert verification.tampered_entries(site) == [key]
+    forged = client.get("/verify.json", ask)
+    assert forged.body == b'{"valid": false}'
+    with open_site(app) as site:
+        last = [e for e in site.audit.newest(limit=5) if e.action == "verify"][0]
+        assert last.result == "failed" and dict(last.detail)["problem"] == "integrity"
+        site.certificates[key] = found[:5]  # as written before entries had MACs
+        assert verification.tampered_entries(site) == [key]
+        evolve.step_0006_certificate_entry_macs(site)  # the step stamps such entries
+        assert verification.tampered_entries(site) == []
+    assert client.get("/verify.json", ask).json["valid"] is True

@@ -92,7 +92,11 @@ def ask(request, params, via):
     counter = _captcha_counter(request.registry)
     if counter is not None:
         counter.add(address or "unknown")
-    answer = verification.look_up(request.root, number, name=params.get("name", "")[:64], code=code)
+    problems = []
+    answer = verification.look_up(request.root, number, name=params.get("name", "")[:64], code=code,
+                                  problems=problems)
+    if problems:  # the index entry was changed in storage: the answer is INVALID, the log says why
+        detail = dict(detail, problem=",".join(problems))
     entries.add(address, "verify", audit.OK if answer["valid"] else audit.FAILED, detail)
     return answer, None
 

@@ -13,7 +13,15 @@ and kept the same way, keyed by a hash of the code (``site.verification_codes``)
 
 An unknown number, a wrong name, an expired code and a malformed number all
 give the one ``INVALID`` answer, so nobody learns which part was wrong.
+
+Integrity (security.md D3): each entry ends with an HMAC, under the site key,
+of its number's hash and every other field, so an entry edited in storage
+(another school, a better outcome) or moved to another number's key is
+refused at the look-up — answered ``INVALID``, and reported through the
+``problems`` list the caller passes, which the view puts in the audit log —
+and found by ``xueji-verify-records``.
 """
+import json
 import secrets
 import time
 
@@ -53,8 +61,36 @@ def mask_name(name):
 def register(site, number, name, school_title, year, outcome):
     """Enter (or replace) a certificate in the index."""
     install(site)
-    site.certificates[_number_key(number)] = (
-        _name_key(number, name), mask_name(name), str(school_title), int(year), outcome)
+    key = _number_key(number)
+    fields = (_name_key(number, name), mask_name(name), str(school_title), int(year), outcome)
+    site.certificates[key] = fields + (entry_mac(key, fields),)
+
+
+def entry_mac(key, fields):
+    """The HMAC binding an entry's fields to its number's hash."""
+    return keyring().blind("certificate-entry", json.dumps([key, *fields], ensure_ascii=False))
+
+
+def intact(key, found):
+    """True when the stored entry still carries the MAC of its own fields."""
+    return len(found) == 6 and found[5] == entry_mac(key, found[:5])
+
+
+def stamp_entries(site):
+    """Add the MAC to entries written before it existed (evolve step 0006); returns how many."""
+    index = getattr(site, "certificates", None)
+    stamped = 0
+    for key, found in list(index.items()) if index is not None else ():
+        if len(found) == 5:
+            index[key] = tuple(found) + (entry_mac(key, tuple(found)),)
+            stamped += 1
+    return stamped
+
+
+def tampered_entries(site):
+    """Keys (hashes) of index entries whose MAC does not match."""
+    index = getattr(site, "certificates", None)
+    return [key for key, found in (index.items() if index is not None else ()) if not intact(key, found)]
 
 
 def forget(site, number):
@@ -84,11 +120,12 @@ def normalise_code(text):
     return "".join(ch for ch in (text or "").upper() if ch.isalnum())
 
 
-def look_up(site, number, name=None, code=None, now=None):
+def look_up(site, number, name=None, code=None, now=None, problems=None):
     """The public answer: a dict; ``INVALID`` whatever the reason.
 
     The same hashing work is done on every path so that timing says as little
-    as the answer.
+    as the answer. An entry failing its MAC is answered ``INVALID`` too and,
+    when a ``problems`` list is given, reported in it ("integrity").
     """
     number = certificates.normalise(number)
     if not certificates.is_valid(number):  # the check character is public: nothing to hide here
@@ -102,7 +139,11 @@ def look_up(site, number, name=None, code=None, now=None):
         matched = found is not None and found[0] == expected
     if not matched or found is None:
         return dict(INVALID)
-    _name_blind, masked, school, year, outcome = found
+    if not intact(_number_key(number), found):
+        if problems is not None:
+            problems.append("integrity")
+        return dict(INVALID)
+    _name_blind, masked, school, year, outcome = found[:5]
     return {"valid": True, "name": masked, "school": school, "year": year,
             "outcome": outcome, "certificate": number}
 
