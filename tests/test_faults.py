@@ -1,120 +1,32 @@
 """Faults survived (R1, R2, R4): conflicting concurrent edits lose nothing and never
 end in a 500; a commit that hits a full disk fails cleanly and the site works
-again once space is freed."""
-import collections
+again once space is freed. The concurrency scenarios live in tests/fault_helpers.py
+and run on RelStorage as well (tests/storage/test_faults_relstorage.py)."""
 import os
-import random
 import shutil
 import subprocess
-import threading
-import time
 
 import pytest
-import transaction
 from pyramid.threadlocal import get_current_registry
-from ZODB.POSException import ConflictError
 
 from xueji_site.site import ROOT_KEY
+from . import fault_helpers
 from .conftest import Browser, add_user, base_settings, build_tree, open_site
 
 SCHOOL = "/110000/110105/2111000001/"
-THREADS = 20
-EDITS = 5
-
-
-def _edit_school(browser, phone):
-    form = browser.get(SCHOOL + "edit").forms["xueji-form"]
-    form["phone"] = phone
-    return form.submit("save", expect_errors=True)
 
 
 def test_concurrent_conflicting_edits_through_the_app(app):
-    """20 clients edit the same school at once, 5 edits each. No client sees a
-    500: conflicts are retried (pyramid_retry, 3 attempts) and, past the
-    retries, answered 503 with Retry-After, which the client resends. Every
-    acknowledged edit (303) left exactly one audit entry, and the before → after
-    pairs form one unbroken line: no edit overwrote another unseen."""
-    with open_site(app) as site:
-        build_tree(site, get_current_registry())
-        for n in range(THREADS):
-            add_user(site, "reg%d" % n, "school_registrar", at=site["110000"]["110105"]["2111000001"])
-    browsers = []
-    for n in range(THREADS):
-        browser = Browser(app, extra_environ={"REMOTE_ADDR": "10.1.0.%d" % n})
-        browser.login("reg%d" % n)
-        browsers.append(browser)
-    outcomes = collections.defaultdict(list)
-    recording = threading.Lock()  # a defaultdict's first insert of a key races between threads
-    barrier = threading.Barrier(THREADS)
-
-    def work(n):
-        barrier.wait()
-        for i in range(EDITS):
-            phone = "0571-8%02d%02d" % (n, i)
-            for _attempt in range(100):  # a user told "busy, resend" (503) resends, a moment later
-                status = _edit_school(browsers[n], phone).status_int
-                with recording:
-                    outcomes[status].append(phone)
-                if status != 503:
-                    break
-                time.sleep(random.uniform(0, 0.05))
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert 500 not in outcomes and set(outcomes) <= {303, 503}, dict(outcomes)
-    acknowledged = outcomes[303]
-    assert len(acknowledged) == len(set(acknowledged)) == THREADS * EDITS  # every edit got through once
-    print("503 answers (resent): %d of %d requests" % (len(outcomes[503]), len(acknowledged) + len(outcomes[503])))
-    with open_site(app) as site:
-        school = site["110000"]["110105"]["2111000001"]
-        modified = site.audit.newest(lambda e: e.action == "modify" and e.path.rstrip("/") == SCHOOL.rstrip("/"),
-                                     limit=1000)
-        written = [dict(e.detail)["phone"].split(" → ")[1] for e in modified]
-        assert sorted(written) == sorted(acknowledged)  # one entry per acknowledged edit, no more
-        # each edit saw the value the previous committed edit left: the chain of
-        # "before → after" pairs is one unbroken line, so nothing was overwritten unseen
-        pairs = {dict(e.detail)["phone"].split(" → ")[0]: dict(e.detail)["phone"].split(" → ")[1] for e in modified}
-        assert len(pairs) == len(modified)
-        assert school.phone in written and school.phone not in pairs
+    """20 clients edit the same school at once, 5 edits each: no 500, every
+    acknowledged edit there once, no edit overwrote another unseen, 503 with
+    Retry-After only past the retries (fault_helpers.concurrent_conflicting_edits)."""
+    fault_helpers.concurrent_conflicting_edits(app)
 
 
 def test_counter_under_20_threads_of_direct_connections(app):
     """The ZODB contract underneath: 20 threads × 50 read-modify-write increments of
     one plain integer, each retried on ConflictError, end at exactly 1000."""
-    db = app.registry._zodb_databases[""]
-    with open_site(app) as site:
-        site.fault_counter = 0
-    commits = []
-
-    def work():
-        tm = transaction.TransactionManager()
-        conn = db.open(transaction_manager=tm)
-        try:
-            for _ in range(50):
-                while True:
-                    try:
-                        tm.begin()
-                        site = conn.root()[ROOT_KEY]
-                        site.fault_counter += 1
-                        tm.commit()
-                        commits.append(1)
-                        break
-                    except ConflictError:
-                        tm.abort()
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=work) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    with open_site(app) as site:
-        assert site.fault_counter == len(commits) == 1000
-        del site.fault_counter
+    fault_helpers.counter_under_threads(app, threads=20, increments=50)
 
 
 # -- R4: disk full -------------------------------------------------------------------

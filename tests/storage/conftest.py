@@ -186,9 +186,10 @@ class PGServer:
         finally:
             conn.close()
 
-    def create_database(self):
+    def create_database(self, tablespace=None):
+        """A new empty database; in ``tablespace`` (its name) when given."""
         name = "xueji_%d" % next(self._numbers)
-        self._admin("CREATE DATABASE %s" % name)
+        self._admin("CREATE DATABASE %s" % name + (" TABLESPACE %s" % tablespace if tablespace else ""))
         return name
 
     def drop_database(self, name):
