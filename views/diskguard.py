@@ -12,7 +12,9 @@ full-disk failure is one that happens before FileStorage writes a byte: each
 request's transaction checks the free space first (a before-commit hook) and
 fails with ``StorageFull`` (503, nothing written) below ``xueji.min_free_bytes``
 (default 256 MiB; 0 turns the check off). ZEO and RelStorage keep their data
-elsewhere: watch the server's disk there.
+elsewhere: watch the server's disk there. PostgreSQL fails a full disk
+cleanly (the transaction aborts, SQLSTATE 53100); that ``DiskFull`` gets the
+same 503 page here.
 """
 import os
 from urllib.parse import unquote, urlsplit
@@ -23,6 +25,13 @@ from pyramid.view import exception_view_config
 from xueji_site.i18n import _
 
 DEFAULT_MIN_FREE = 256 * 1024 * 1024
+
+
+try:  # PostgreSQL's "disk full" (RelStorage); absent without psycopg2
+    from psycopg2.errors import DiskFull
+except ImportError:  # pragma: no cover
+    class DiskFull(Exception):
+        """Stands in when psycopg2 is not installed: never raised."""
 
 
 class StorageFull(Exception):
@@ -64,7 +73,11 @@ def install_guard(event):
 
 
 @exception_view_config(StorageFull, renderer="templates/error.pt")
+@exception_view_config(DiskFull, renderer="templates/error.pt")
 def storage_full(exc, request):
+    """FileStorage: refused before the commit (below the minimum free space).
+    RelStorage: PostgreSQL ran out of space during the vote (SQLSTATE 53100,
+    ``DiskFull``) and aborted the transaction: nothing was written either."""
     import logging
     logging.getLogger(__name__).critical("refused a commit: free space under %s is below the minimum", exc)
     request.response.status = 503

@@ -14,6 +14,12 @@ from pyramid.view import exception_view_config, forbidden_view_config, notfound_
 from pyramid_retry import IBeforeRetry
 from ZODB.POSException import ConflictError
 
+try:  # RelStorage's commit-lock timeout; absent on a site without RelStorage
+    from relstorage.adapters.interfaces import UnableToAcquireCommitLockError
+except ImportError:  # pragma: no cover
+    class UnableToAcquireCommitLockError(Exception):
+        """Stands in when RelStorage is not installed: never raised."""
+
 from xueji_site.i18n import _
 
 log = logging.getLogger(__name__)
@@ -68,6 +74,16 @@ def busy(exc, request):
     log.warning("conflict after the last retry: %s %s", request.method, request.path)
     request.response.headers["Retry-After"] = "1"
     return _page(request, 503, _("系统繁忙"), _("同一记录正被他人同时修改，本次修改未保存，请稍后重新提交。"))
+
+
+@exception_view_config(UnableToAcquireCommitLockError, renderer="templates/error.pt")
+def commit_lock_timeout(exc, request):
+    """RelStorage waited ``commit-lock-timeout`` for its commit lock (other
+    writers held it that long): not a conflict, so not retried — the wait was
+    already long — but the same answer: nothing saved, send it again later."""
+    log.warning("commit lock not acquired in time: %s %s", request.method, request.path)
+    request.response.headers["Retry-After"] = "5"
+    return _page(request, 503, _("系统繁忙"), _("系统繁忙，本次修改未保存，请稍后重新提交。"))
 
 
 @exception_view_config(Exception, retryable_error=False, renderer="templates/error.pt")
