@@ -67,6 +67,7 @@ def configure(settings):
     config.add_request_method(request_site, "site", reify=True)
     config.add_request_method(request_user, "user", reify=True)
     config.include("xueji_site.catalog")
+    config.include("xueji_site.security")
     config.include("xueji_site.audit")
     config.include("xueji_site.history")
     config.include("xueji_site.duplicates")

@@ -277,3 +277,35 @@ def view_scope(site, user):
             if any(P.VIEW in MATRIX.get(node.content_type, {}).get(r, ()) for r in roles):
                 scope.append(node)
     return scope
+
+
+# -- places of removed nodes -------------------------------------------------
+
+def _with_descendants(node):
+    yield node
+    values = getattr(node, "values", None)
+    if callable(values) and getattr(node, "content_type", None) is not None:
+        for child in values():
+            yield from _with_descendants(child)
+
+
+def forget_removed_places(event):
+    """A removed node (or anything under it) leaves the places of those holding roles there.
+
+    Otherwise a guardian's list of places keeps a deleted pupil reachable, and
+    the record survives every pack (security.md F1).
+    """
+    from pyramid.traversal import find_root
+    site = find_root(event.parent)
+    principals = getattr(site, "principals", None)
+    if principals is None:
+        return
+    for node in _with_descendants(event.object):
+        for principal in list((getattr(node, "local_roles", None) or {}).keys()):
+            holder = principals.get(principal)
+            if holder is not None:
+                _track_place(holder, node, False)
+
+
+def includeme(config):
+    config.add_subscriber(forget_removed_places, events.ObjectWillBeRemoved)
