@@ -308,3 +308,22 @@ def test_imports_leave_no_temporary_file(app, browser, tmp_path, private_tmp):
     refused = form.submit(status=200)
     assert "列数过多" in refused.text
     assert _left_behind(private_tmp, rows) == [] and list(uploads.iterdir()) == []
+
+
+def test_an_export_that_fails_half_way_leaves_no_temporary_file(private_tmp, monkeypatch):
+    """views/tables.download streams xlsx through a temp file of clear rows:
+    a failure while saving must not leave it behind."""
+    from openpyxl.workbook.workbook import Workbook
+
+    from xueji_site.views.tables import download
+
+    def broken_save(self, target):
+        raise OSError("disk trouble while saving (raised by the test)")
+
+    rows = [["李明", "110105201703120038"]] * 50
+    assert download(rows, ["姓名", "身份证件号"], "x", "xlsx").body[:2] == b"PK"
+    assert list(private_tmp.iterdir()) == []
+    monkeypatch.setattr(Workbook, "save", broken_save)
+    with pytest.raises(OSError):
+        download(rows, ["姓名", "身份证件号"], "x", "xlsx")
+    assert list(private_tmp.iterdir()) == []

@@ -8,6 +8,8 @@ import datetime
 import io
 
 from openpyxl import Workbook
+
+from xueji_site.spreadsheets import discard_temporary_files
 from pyramid.response import Response
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -31,12 +33,15 @@ def download(rows, header, filename, fmt):
     """A Response with ``rows`` as csv (UTF-8 with BOM, for Excel) or xlsx."""
     if fmt == "xlsx":
         book = Workbook(write_only=True)
-        sheet = book.create_sheet()
-        sheet.append([defuse(h) for h in header])
-        for row in rows:
-            sheet.append([defuse(c) for c in row])
-        body = io.BytesIO()
-        book.save(body)
+        try:
+            sheet = book.create_sheet()
+            sheet.append([defuse(h) for h in header])
+            for row in rows:
+                sheet.append([defuse(c) for c in row])
+            body = io.BytesIO()
+            book.save(body)
+        finally:  # the sheet streams through a temp file of clear rows: never leave it behind
+            discard_temporary_files(book)
         content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         payload = body.getvalue()
     else:

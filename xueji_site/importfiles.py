@@ -13,7 +13,6 @@ N) would leave it there for the life of the server process, so ``Report``
 removes its sheets' files on ``close()``, on leaving a ``with`` block, and
 when it is garbage-collected.
 """
-import os
 import weakref
 
 from openpyxl import Workbook
@@ -25,7 +24,7 @@ from xueji_site.views.tables import defuse
 
 from .i18n import _
 from .importing import CLASS_TITLE, EXISTS, NEW, RESULT_TITLE
-from .spreadsheets import text_of, xlsx_bytes
+from .spreadsheets import discard_temporary_files, text_of, xlsx_bytes
 
 KIND_HINTS = {
     "code": _("从下拉列表选择，或填写代码"),
@@ -45,7 +44,7 @@ class Report:
         self.t = translate
         self.book = Workbook(write_only=True)
         self.sheet = self.book.create_sheet(translate(_("检查结果")))
-        self._discard = weakref.finalize(self, _discard_temporary_files, self.book)
+        self._discard = weakref.finalize(self, discard_temporary_files, self.book)
 
     def close(self):
         """Remove the temporary files of a report that was not finished."""
@@ -84,22 +83,6 @@ class Report:
             return xlsx_bytes(self.book)
         finally:
             self.close()
-
-
-def _discard_temporary_files(book):
-    """Close and delete each write-only sheet's temporary file that still exists
-    (saving the book deletes them; an abandoned book does not)."""
-    for sheet in book.worksheets:
-        writer = getattr(sheet, "_writer", None)  # openpyxl makes it at the first append
-        path = getattr(writer, "out", None)
-        if not isinstance(path, str) or not os.path.exists(path):
-            continue
-        try:
-            if not sheet.closed:
-                sheet.close()  # flushes and closes the file handle
-        except Exception:  # a half-written sheet may not close cleanly: the file goes anyway
-            pass
-        writer.cleanup()
 
 
 def template(cols, translate):

@@ -11,6 +11,7 @@ Windows writes.
 import csv
 import datetime
 import io
+import os
 import zipfile
 from dataclasses import dataclass
 
@@ -168,3 +169,19 @@ def xlsx_bytes(book):
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def discard_temporary_files(book):
+    """Close and delete each write-only sheet's temporary file that still exists
+    (saving the book deletes them; an abandoned book does not)."""
+    for sheet in book.worksheets:
+        writer = getattr(sheet, "_writer", None)  # openpyxl makes it at the first append
+        path = getattr(writer, "out", None)
+        if not isinstance(path, str) or not os.path.exists(path):
+            continue
+        try:
+            if not sheet.closed:
+                sheet.close()  # flushes and closes the file handle
+        except Exception:  # a half-written sheet may not close cleanly: the file goes anyway
+            pass
+        writer.cleanup()
