@@ -17,6 +17,8 @@ from xueji_site.idnumbers import (
     IdError, birth_date_of, gender_of, normalise, registry_no_from_id,
     validate_registry_no, validate_resident_id,
 )
+from xueji_site.inventory import CONSENT_FIELD, CONSENT_FIELDS
+
 from .base import FormSchema, Stripped, date_widget, deferred_select, one_of_table, without
 
 ID_ERRORS = {
@@ -116,6 +118,15 @@ def _check_health(value, errors):
         errors["health"] = _("已选择残疾类型，健康状况应为“残疾”")
 
 
+def _check_consent(value, errors):
+    """Optional extras (inventory.CONSENT_FIELDS) need a recorded consent (security.md G2)."""
+    if CONSENT_FIELD not in value or value.get(CONSENT_FIELD):
+        return
+    for name in CONSENT_FIELDS:
+        if value.get(name):
+            errors[name] = _("选填信息须先取得同意（未满14周岁由监护人同意），并勾选“已取得选填信息的同意”")
+
+
 def _check_dates(value, errors):
     born, enrolled = value.get("birth_date"), value.get("enrolled_on")
     if born and enrolled and enrolled < born.strftime("%Y%m"):
@@ -147,6 +158,7 @@ def _identity_validator(node, kw):
         _check_identity(value, errors)
         _check_guardian(value, errors)
         _check_health(value, errors)
+        _check_consent(value, errors)
         _check_dates(value, errors)
         if "birth_date" not in errors:
             _check_age_for_grade(value, errors, klass)
@@ -305,6 +317,11 @@ def student_schema(request, context, adding):
                                    description=_("学生无证件号码时必填"))
         guardian_phone = _text(_("监护人电话"), required=False, max_length=20, validator=colander.Regex(
             PHONE_PATTERN, _("请填写11位手机号或带区号的固定电话")))
+        # -- consent to the optional extras (特长, 电子信箱): see xueji_site/inventory.py
+        optional_consent = colander.SchemaNode(
+            colander.Boolean(), title=_("已取得选填信息的同意"), missing=False,
+            widget=deform.widget.CheckboxWidget(),
+            description=_("特长、电子信箱为选填信息，须经同意方可填写；未满14周岁学生须经监护人同意。取消勾选前请先清空这些信息。"))
 
     return StudentRecord(validator=_identity_validator, preparer=_prepare)
 

@@ -46,7 +46,8 @@ def _review(client, url, action, reason="", status=303):
 def test_key_change_waits_for_principal_then_bureau(app, people):
     url = people
     reg = _client(app, "reg")
-    page = _edit(reg, url, name="李明亮", review_reason="户口本更名", specialty="书法")
+    page = _edit(reg, url, name="李明亮", review_reason="户口本更名", specialty="书法",
+                 optional_consent=True)  # an optional extra: with the consent recorded (inventory.py)
     assert "已提交审核" in page.text and "已保存" in page.text
     assert "李明亮" in page.text and "待学校审核" in page.text
     with open_site(app) as site:

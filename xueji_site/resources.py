@@ -202,6 +202,7 @@ class Student(Stamped, Node, Container):
     household_place = ""
     household_type = ""
     specialty = ""
+    optional_consent = False  # consent to the optional extras recorded (inventory.py); who and when: history
     # enrolment
     provincial_no = ""
     seat_no = ""
