@@ -88,12 +88,8 @@ def file_storage_path(settings):
 
 def describe_storage(settings):
     """The storage for messages, without credentials or query options."""
-    parts = urlsplit(settings["zodbconn.uri"])
-    if parts.scheme == "file":
-        return unquote(parts.path)
-    host = parts.hostname or ""
-    port = ":%s" % parts.port if parts.port else ""
-    return "%s://%s%s%s" % (parts.scheme, host, port, parts.path)
+    from xueji_site.transport import describe
+    return describe(settings["zodbconn.uri"])
 
 
 def read_password_file(path):

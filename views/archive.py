@@ -15,7 +15,6 @@ from pyramid.view import view_config
 
 from xueji_site import archive, audit, certificates, destinations, graduation, permissions as P, verification, workflow
 from xueji_site.archive import Archive, ArchivedGraduate, ArchiveYear
-from xueji_site.i18n import _
 from xueji_site.resources import Site, Student
 
 PAGE = 100

@@ -62,6 +62,7 @@ from collections import namedtuple
 from urllib.parse import unquote, urlsplit
 
 from . import audit
+from .transport import describe  # noqa: F401  (part of this module's interface: messages)
 
 logger = logging.getLogger(__name__)
 
@@ -100,16 +101,6 @@ def open_sink(url):
         return PgSink(url)
     raise ValueError("xueji.audit_mirror must start with file:// or postgresql://, not %r"
                      % describe(url))
-
-
-def describe(url):
-    """``url`` without credentials or options, for messages."""
-    parts = urlsplit(url)
-    if parts.scheme == "file":
-        return unquote(parts.path)
-    host = parts.hostname or ""
-    port = ":%s" % parts.port if parts.port else ""
-    return "%s://%s%s%s" % (parts.scheme, host, port, parts.path)
 
 
 # -- rows ------------------------------------------------------------------------------

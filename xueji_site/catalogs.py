@@ -228,9 +228,9 @@ def extract_template(source, relpath, out):
     def walk(children, domain):
         for kind, args in children:
             if kind == "element":
-                start, end, inner = args
+                start, _end, inner = args
             elif kind == "start_tag":          # an unclosed HTML void element such as <input ...>
-                start, end, inner = args[0], None, []
+                start, _end, inner = args[0], None, []
             else:
                 continue
             domain_here = (_ns(start, I18N_NS, "domain") or domain or "").strip() or None

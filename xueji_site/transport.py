@@ -20,7 +20,7 @@ private network the operator vouches for (say so in the ini).
 import ipaddress
 import os
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pyramid.settings import asbool
 
@@ -82,6 +82,16 @@ def _zconfig_problem(uri):
     if hosts and all(is_local(h.rsplit(":", 1)[0]) for h in hosts):
         return None
     return "%s names no TLS (<ssl> section or sslmode=verify-full) for its storage" % path
+
+
+def describe(uri):
+    """A storage (or mirror) URI without credentials or options, for messages."""
+    parts = urlsplit(uri)
+    if parts.scheme == "file":
+        return unquote(parts.path)
+    host = parts.hostname or ""
+    port = ":%s" % parts.port if parts.port else ""
+    return "%s://%s%s%s" % (parts.scheme, host, port, parts.path)
 
 
 def check(settings, environ=None):

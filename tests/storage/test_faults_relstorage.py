@@ -283,65 +283,52 @@ LOCK_ERRORS = [UnableToLockRowsToReadCurrentError, UnableToLockRowsToReadCurrent
                UnableToLockRowsToModifyError, UnableToLockRowsToModifyDeadlockError]
 
 
+def _post_to_a_view_raising(key_file, error):
+    """POST to a test-only view that raises ``error`` on every attempt; the
+    response and the retry attempts seen (no database needed: the retry and
+    the error page are the app's, whatever the storage)."""
+    from pyramid.security import NO_PERMISSION_REQUIRED
+    import xueji_site.types  # noqa: F401  (registers the content types, as main does)
+    from xueji_site.site import ensure_site
+    attempts = []
+
+    def raising(request):
+        attempts.append(request.environ.get("retry.attempt"))
+        raise error("raised by the test")
+
+    config = xueji_site.configure(base_settings(key_file))
+    config.add_route("raising", "/raising")
+    config.add_view(raising, route_name="raising", request_method="POST",
+                    permission=NO_PERMISSION_REQUIRED, require_csrf=False)
+    app = config.make_wsgi_app()
+    try:
+        ensure_site(app.registry._zodb_databases[""])
+        return webtest.TestApp(app).post("/raising", status=503), attempts
+    finally:
+        for db in app.registry._zodb_databases.values():
+            db.close()
+
+
 @pytest.mark.parametrize("error", LOCK_ERRORS, ids=lambda e: e.__name__)
 def test_relstorage_lock_errors_are_retried_then_answered_503(key_file, error):
     """What RelStorage raises when it cannot take its locks at commit
     (relstorage#496 under concurrent writers) is retried like any conflict
     and, past the last attempt, answered 503 with Retry-After, never 500.
     The concurrent test above meets these errors only now and then; here a
-    view raises one on every attempt (no database needed: the retry and the
-    error page are the app's, whatever the storage)."""
-    from pyramid.security import NO_PERMISSION_REQUIRED
-    import xueji_site.types  # noqa: F401  (registers the content types, as main does)
-    from xueji_site.site import ensure_site
-    attempts = []
-
-    def always_locked(request):
-        attempts.append(request.environ.get("retry.attempt"))
-        raise error("could not obtain lock (raised by the test)")
-
-    config = xueji_site.configure(base_settings(key_file))
-    config.add_route("locked", "/locked")
-    config.add_view(always_locked, route_name="locked", request_method="POST",
-                    permission=NO_PERMISSION_REQUIRED, require_csrf=False)
-    app = config.make_wsgi_app()
-    try:
-        ensure_site(app.registry._zodb_databases[""])
-        response = webtest.TestApp(app).post("/locked", status=503)
-        assert response.headers["Retry-After"] == "1" and "系统繁忙" in response.text
-        assert attempts == [0, 1, 2]  # retry.attempts = 3
-    finally:
-        for db in app.registry._zodb_databases.values():
-            db.close()
+    view raises one on every attempt."""
+    response, attempts = _post_to_a_view_raising(key_file, error)
+    assert response.headers["Retry-After"] == "1" and "系统繁忙" in response.text
+    assert attempts == [0, 1, 2]  # retry.attempts = 3
 
 
 def test_relstorage_commit_lock_timeout_is_answered_503(key_file):
     """RelStorage gives up waiting for its commit lock (``commit-lock-timeout``)
     with an error that is not a conflict: not retried (the wait was already
     long), but answered 503 with Retry-After like a conflict, never 500."""
-    from pyramid.security import NO_PERMISSION_REQUIRED
     from relstorage.adapters.interfaces import UnableToAcquireCommitLockError
-    import xueji_site.types  # noqa: F401  (registers the content types, as main does)
-    from xueji_site.site import ensure_site
-    attempts = []
-
-    def lock_timeout(request):
-        attempts.append(request.environ.get("retry.attempt"))
-        raise UnableToAcquireCommitLockError("commit lock timeout (raised by the test)")
-
-    config = xueji_site.configure(base_settings(key_file))
-    config.add_route("stuck", "/stuck")
-    config.add_view(lock_timeout, route_name="stuck", request_method="POST",
-                    permission=NO_PERMISSION_REQUIRED, require_csrf=False)
-    app = config.make_wsgi_app()
-    try:
-        ensure_site(app.registry._zodb_databases[""])
-        response = webtest.TestApp(app).post("/stuck", status=503)
-        assert response.headers["Retry-After"] == "5" and "系统繁忙" in response.text
-        assert attempts == [0]
-    finally:
-        for db in app.registry._zodb_databases.values():
-            db.close()
+    response, attempts = _post_to_a_view_raising(key_file, UnableToAcquireCommitLockError)
+    assert response.headers["Retry-After"] == "5" and "系统繁忙" in response.text
+    assert attempts == [0]
 
 
 # -- R4: the disk under PostgreSQL full ----------------------------------------------------
