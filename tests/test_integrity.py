@@ -63,11 +63,11 @@ def test_a_record_made_and_edited_through_the_app_is_ok(app, browser):
         before = pupil._integrity
 
     form = browser.get(path + "edit").forms["xueji-form"]
-    form["specialty"], form["phone"] = "围棋", "13912345678"  # not core fields
+    form["seat_no"], form["phone"] = "12", "13912345678"  # not core fields
     form.submit("save", status=303)
     with open_site(app) as site:
         pupil = resolve(site, path)
-        assert pupil.specialty == "围棋" and integrity.check(pupil) == integrity.OK
+        assert pupil.seat_no == "12" and integrity.check(pupil) == integrity.OK
         assert pupil._integrity == before
         pupil.status = "suspended"  # a core field: a new MAC is written with it
     with open_site(app) as site:
@@ -229,26 +229,31 @@ class _Ref:
 def rewrite_state(directory, oid, edit):
     """Commit a new revision of ``oid`` whose state is ``edit(state)`` straight
     through the storage API: no application, no key, no ``__getstate__``."""
-    from ZODB._compat import PersistentPickler, PersistentUnpickler
-    from ZODB.Connection import TransactionMetaData
     from ZODB.FileStorage import FileStorage
     storage = FileStorage(str(directory / "Data.fs"))
     try:
-        data, serial = storage.load(oid)
-        reader = PersistentUnpickler(None, _Ref, io.BytesIO(data))
-        klass, state = reader.load(), reader.load()
-        edit(state)
-        out = io.BytesIO()
-        writer = PersistentPickler(lambda obj: obj.ref if isinstance(obj, _Ref) else None, out, 3)
-        writer.dump(klass)
-        writer.dump(state)
-        txn = TransactionMetaData()
-        storage.tpc_begin(txn)
-        storage.store(oid, serial, out.getvalue(), "", txn)
-        storage.tpc_vote(txn)
-        storage.tpc_finish(txn)
+        rewrite_stored(storage, oid, edit)
     finally:
         storage.close()
+
+
+def rewrite_stored(storage, oid, edit):
+    """``rewrite_state`` on an open storage (the caller invalidates any caches)."""
+    from ZODB._compat import PersistentPickler, PersistentUnpickler
+    from ZODB.Connection import TransactionMetaData
+    data, serial = storage.load(oid)
+    reader = PersistentUnpickler(None, _Ref, io.BytesIO(data))
+    klass, state = reader.load(), reader.load()
+    edit(state)
+    out = io.BytesIO()
+    writer = PersistentPickler(lambda obj: obj.ref if isinstance(obj, _Ref) else None, out, 3)
+    writer.dump(klass)
+    writer.dump(state)
+    txn = TransactionMetaData()
+    storage.tpc_begin(txn)
+    storage.store(oid, serial, out.getvalue(), "", txn)
+    storage.tpc_vote(txn)
+    storage.tpc_finish(txn)
 
 
 def _set_generation(directory, generation):
@@ -311,3 +316,32 @@ def test_a_forged_mac_of_any_shape_is_changed_or_unstamped(app):
             assert integrity.check(pupil) == verdict, forged
         pupil.__dict__["_integrity"] = genuine
         assert integrity.check(pupil) == integrity.OK
+
+
+def test_a_tampered_graduate_is_flagged_on_its_page_and_gets_no_code(app):
+    """The graduate's page warns (and audits) when the stored record departs from
+    its MAC, and no verification code is issued for it."""
+    from .conftest import Browser
+    with open_site(app) as site:
+        nodes = build_tree(site, get_current_registry())
+        [(pupil, _number)] = graduation.graduate(nodes["school_a"], 2024)
+        add_user(site, "registrar", "school_registrar", at=nodes["school_a"])
+        path = resource_path(pupil)
+    with open_site(app) as site:
+        oid = resolve(site, path)._p_oid
+    browser = Browser(app)
+    browser.login("registrar")
+    page = browser.get(path + "/graduate")
+    assert page.html.find(id="integrity-warning") is None
+    db = app.registry._zodb_databases[""]
+    rewrite_stored(db.storage, oid, lambda state: state.update(name="李亮"))  # written around the app
+    db._mvcc_storage.invalidate(db.storage.lastTransaction(), [oid])  # as a storage server would tell it
+    page = browser.get(path + "/graduate")
+    assert page.html.find(id="integrity-warning") is not None
+    token = page.html.find("input", attrs={"name": "csrf_token"})["value"]
+    refused = browser.post(path + "/codes", {"csrf_token": token, "days": "30"}, status=303).follow()
+    assert "完整性校验" in refused.text
+    with open_site(app) as site:
+        assert len(site.verification_codes) == 0
+        failed = site.audit.newest(lambda e: e.action == "integrity-failed")
+        assert len(failed) == 3 and {e.path for e in failed} == {path}  # page, refused code, page again

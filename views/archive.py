@@ -13,8 +13,10 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.traversal import ResourceTreeTraverser
 from pyramid.view import view_config
 
-from xueji_site import archive, audit, certificates, destinations, graduation, permissions as P, verification, workflow
+from xueji_site import (archive, audit, certificates, destinations, graduation, integrity, permissions as P,
+                        verification, workflow)
 from xueji_site.archive import Archive, ArchivedGraduate, ArchiveYear
+from xueji_site.i18n import _
 from xueji_site.resources import Site, Student
 
 PAGE = 100
@@ -41,6 +43,9 @@ def _descend(node, traversed, rest):
         traversed += (rest.pop(0),)
     view_name = rest.pop(0) if rest else ""
     return {"context": node, "view_name": view_name, "subpath": tuple(rest), "traversed": traversed}
+
+
+TAMPERED = _("此记录未通过完整性校验（存储的数据与校验码不符），可能被改动过。请联系系统管理员核查；核查前不能签发查验码。")
 
 
 def _when(stamp):
@@ -92,6 +97,7 @@ def graduate_page(context, request):
         raise HTTPNotFound()
     t = request.localizer.translate
     audit.log(request, "view-record", context, kind="graduate")
+    tampered = _tampered(request, context)
     follow = destinations.followup_of(context)
     outcome = context.outcome if isinstance(context, ArchivedGraduate) else context.status
     number = graduation.certificate_of(context)
@@ -103,7 +109,17 @@ def graduate_page(context, request):
             "contacts": [(_when(c[0]), c[1], t(destinations.CHANNELS[c[2]]), c[3]) for c in destinations.contacts(context)],
             "destinations": [(k, t(v)) for k, v in destinations.DESTINATIONS.items()],
             "channels": [(k, t(v)) for k, v in destinations.CHANNELS.items()],
-            "page_url": _page_url(request, context), "new_code": None, "retained": getattr(context, "retained_until", None)}
+            "page_url": _page_url(request, context), "new_code": None, "retained": getattr(context, "retained_until", None),
+            "tampered": tampered}
+
+
+def _tampered(request, context):
+    """True (and audited) when the record departs from its MAC (integrity.py, security.md D3):
+    the page says so, and no verification code is issued for it."""
+    if integrity.check(context) == integrity.OK:
+        return False
+    audit.log(request, "integrity-failed", context, result=audit.FAILED)
+    return True
 
 
 @view_config(context=ArchivedGraduate, name="destination", request_method="POST", permission=P.TRACK_GRADUATES)
@@ -146,6 +162,9 @@ def issue_code(context, request):
     number = graduation.certificate_of(context) if _is_graduate(context) else ""
     if not number:
         raise HTTPNotFound()
+    if _tampered(request, context):
+        request.session.flash(request.localizer.translate(TAMPERED))
+        return HTTPSeeOther(_page_url(request, context))
     try:
         days = int(request.POST.get("days", "0"))
         code, expires = verification.issue_code(request.site, number, days, request.user.userid)

@@ -34,7 +34,7 @@ ACTIONS = {
     "view-record": _("查看学籍"), "export": _("导出"), "password-change": _("修改密码"),
     "account-unlock": _("解锁账号"), "account-reset": _("重置密码"),
     "account-deactivate": _("停用账号"), "account-activate": _("启用账号"),
-    "export-approval": _("导出审批"), "security-alert": _("安全告警"),
+    "export-approval": _("导出审批"), "security-alert": _("安全告警"), "integrity-failed": _("完整性校验未通过"),
 }
 RESULTS = {audit.OK: _("成功"), audit.FAILED: _("失败"), audit.DENIED: _("拒绝")}
 
