@@ -338,10 +338,11 @@ def test_a_tampered_graduate_is_flagged_on_its_page_and_gets_no_code(app):
     db._mvcc_storage.invalidate(db.storage.lastTransaction(), [oid])  # as a storage server would tell it
     page = browser.get(path + "/graduate")
     assert page.html.find(id="integrity-warning") is not None
+    assert browser.get(path + "/").html.find(id="integrity-warning") is not None  # the record page too
     token = page.html.find("input", attrs={"name": "csrf_token"})["value"]
     refused = browser.post(path + "/codes", {"csrf_token": token, "days": "30"}, status=303).follow()
     assert "完整性校验" in refused.text
     with open_site(app) as site:
         assert len(site.verification_codes) == 0
         failed = site.audit.newest(lambda e: e.action == "integrity-failed")
-        assert len(failed) == 3 and {e.path for e in failed} == {path}  # page, refused code, page again
+        assert len(failed) == 4 and {e.path for e in failed} == {path}  # pages, refused code, page again

@@ -32,6 +32,7 @@ def test_build_tree_edit_student_and_audit(app, browser):
     form = browser.get(student_url + "edit").forms["xueji-form"]
     assert form["specialty"].value == ""
     form["specialty"] = "围棋"
+    form["optional_consent"] = True  # an optional extra: with the consent recorded (inventory.py)
     form["phone"] = "13912345678"
     page = form.submit("save", status=303).follow()
     assert "围棋" in page.text and "13912345678" in page.text
@@ -43,6 +44,7 @@ def test_build_tree_edit_student_and_audit(app, browser):
         entries = site.audit.newest(lambda e: e.action == "modify" and e.path == student_url.rstrip("/"))
         assert len(entries) == 1
         assert ("specialty", " → 围棋") in entries[0].detail
+        assert ("optional_consent", "False → True") in entries[0].detail  # the consent: who and when
         assert ("phone", "138****8000 → 139****5678") in entries[0].detail  # masked in the log
         assert entries[0].login == "admin"
 

@@ -6,7 +6,7 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
 from pyramid.traversal import resource_path
 from pyramid.view import view_config
 
-from xueji_site import approvals, audit, catalog, codes, content, permissions as P
+from xueji_site import approvals, audit, catalog, codes, content, integrity, permissions as P
 from xueji_site.folder import Container, NameError_
 from xueji_site.i18n import _
 from xueji_site.idnumbers import mask_field
@@ -159,7 +159,16 @@ def student_record(context, request):
     return {"details": _details(context, request),
             "family": _section(request, context, family_type, 1, "title", False),
             "history": _history_rows(context, request),
-            "change": _pending(context, request)}
+            "change": _pending(context, request),
+            "tampered": _tampered(request, context)}
+
+
+def _tampered(request, context):
+    """True (and audited) when the stored record departs from its MAC (security.md D3)."""
+    if integrity.check(context) == integrity.OK:
+        return False
+    audit.log(request, "integrity-failed", context, result=audit.FAILED)
+    return True
 
 
 CARD_SECTIONS = (
@@ -203,7 +212,8 @@ def _card_value(request, ct, schema, obj, name):
 @view_config(context=FamilyMember, name="", permission=P.VIEW_RECORD, renderer="templates/record.pt")
 def member_record(context, request):
     audit.log(request, "view-record", context)
-    return {"details": _details(context, request), "family": None, "history": [], "change": None}
+    return {"details": _details(context, request), "family": None, "history": [], "change": None,
+            "tampered": False}
 
 
 def _history_rows(context, request):
