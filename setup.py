@@ -39,6 +39,7 @@ REQUIRES = [
     "Pillow>=10",      # photos: re-encode uploads, check pixel limits
     "segno>=1.5",      # QR codes on verification reports (pure Python, SVG)
     "captcha>=0.5",    # picture challenges on the public certificate check (Pillow-based)
+    "pyrage>=1.1",     # age encryption of backups (bindings to the Rust age implementation)
     "setuptools<81",  # pyramid and deform still import pkg_resources
 ]
 
