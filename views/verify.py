@@ -64,9 +64,10 @@ def _used_nonces(registry):
 
 
 def _passes_captcha(request, params, address):
-    """True when this address may ask without a picture, or has just answered one."""
+    """True when this address may ask without a picture (the ask is counted), or has just
+    answered one (an address over the limit stays there until its window slides on)."""
     counter = _captcha_counter(request.registry)
-    if counter is None or not counter.wait(address):
+    if counter is None or not counter.hit(address):
         return True
     return captchas.check(params.get("captcha_token", "")[:512], params.get("captcha_answer", "")[:32],
                           _used_nonces(request.registry))
@@ -89,9 +90,6 @@ def ask(request, params, via):
     if not _passes_captcha(request, params, address or "unknown"):
         entries.add(address, "verify", audit.DENIED, dict(detail, reason="captcha"))
         return None, ("captcha", None)
-    counter = _captcha_counter(request.registry)
-    if counter is not None:
-        counter.add(address or "unknown")
     problems = []
     answer = verification.look_up(request.root, number, name=params.get("name", "")[:64], code=code,
                                   problems=problems)
