@@ -47,6 +47,19 @@ def _utc_now():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
+
+def _assert_has_login(data_fs, key, login):
+    """The restored file ``data_fs``, opened read-only with the site key, has ``login``."""
+    import ZODB
+    import ZODB.FileStorage
+    from xueji_site.site import ROOT_KEY
+    crypto.install(crypto.load_key_file(key))
+    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(data_fs), read_only=True))
+    try:
+        assert db.open().root()[ROOT_KEY].principals.by_login_name(login) is not None
+    finally:
+        db.close()
+
 def test_backup_change_restore_to_the_point_before(tmp_path, capsys, keep_keyring):
     ini = write_ini(tmp_path)
     dest = tmp_path / "backups"
@@ -79,15 +92,7 @@ def test_backup_change_restore_to_the_point_before(tmp_path, capsys, keep_keyrin
         assert "登录名或密码错误" in page.text
     finally:
         app.registry._zodb_databases[""].close()
-    crypto.install(crypto.load_key_file(key))
-    import ZODB
-    import ZODB.FileStorage
-    from xueji_site.site import ROOT_KEY
-    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(latest), read_only=True))
-    try:
-        assert db.open().root()[ROOT_KEY].principals.by_login_name("after.change") is not None
-    finally:
-        db.close()
+    _assert_has_login(latest, key, "after.change")
 
 
 def test_a_damaged_restore_is_reported(tmp_path, keep_keyring):
@@ -304,15 +309,7 @@ def test_encrypted_backups_hold_nothing_clear_and_restore_with_the_identity(tmp_
         app.registry._zodb_databases[""].close()
     with opened(tmp_path) as site:  # and the newest one has the change
         assert site.principals.by_login_name("after.change") is not None
-    crypto.install(crypto.load_key_file(key))
-    import ZODB
-    import ZODB.FileStorage
-    from xueji_site.site import ROOT_KEY
-    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(latest), read_only=True))
-    try:
-        assert db.open().root()[ROOT_KEY].principals.by_login_name("after.change") is not None
-    finally:
-        db.close()
+    _assert_has_login(latest, key, "after.change")
 
 
 def test_restore_needs_the_right_identity_and_leaves_nothing_otherwise(tmp_path, capsys, keep_keyring):
