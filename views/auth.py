@@ -18,7 +18,7 @@ from pyramid.view import view_config
 from xueji_site import audit, permissions as P
 from xueji_site.i18n import _
 from xueji_site.policy import password_is_stale
-from xueji_site.ratelimit import AddressLimiter
+from xueji_site import ratelimit
 from xueji_site.resources import Site
 from xueji_site.schemas.accounts import LoginSchema, change_password_schema
 from xueji_site.users import check_password, dummy_check
@@ -29,12 +29,8 @@ PENDING_SECONDS = 5 * 60  # time allowed between the password and the second fac
 
 
 def _limiter(registry):
-    """This application's counter of failed attempts per address, made on first use."""
-    found = getattr(registry, "xueji_login_limiter", None)
-    if found is None:
-        found = registry.xueji_login_limiter = AddressLimiter.from_setting(
-            registry.settings.get("xueji.login_rate", "20/minute"))
-    return found
+    """This application's counter of failed attempts per address."""
+    return ratelimit.of_registry(registry, "xueji.login_rate", "20/minute")
 
 
 def throttled(request):

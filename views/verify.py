@@ -23,23 +23,17 @@ from pyramid.view import view_config
 
 from xueji_site import audit, captchas, certificates, lookup_audit, verification, workflow
 from xueji_site.i18n import _
+from xueji_site import ratelimit
 from xueji_site.ratelimit import AddressLimiter
 from xueji_site.resources import Site
 
 CAPTCHA_AFTER = 10  # look-ups per address per hour before a picture challenge
 
 
-def _limiter(registry):
-    found = getattr(registry, "xueji_verify_limiter", None)
-    if found is None:
-        found = registry.xueji_verify_limiter = AddressLimiter.from_setting(
-            registry.settings.get("xueji.verify_rate", "100/minute"))
-    return found
-
-
 def wait_seconds(request):
     """0 when this address may ask now (the ask is counted), else seconds to wait."""
-    return _limiter(request.registry).hit(request.client_addr or "unknown")
+    limiter = ratelimit.of_registry(request.registry, "xueji.verify_rate", "100/minute")
+    return limiter.hit(request.client_addr or "unknown")
 
 
 def _masked(number):

@@ -60,3 +60,13 @@ class AddressLimiter:
             if not wait:
                 self.current[address] = self.current.get(address, 0) + 1
             return wait
+
+
+def of_registry(registry, setting, default):
+    """The application's limiter for ``setting`` (a rate such as ``20/minute``), made on
+    first use and kept on the registry: one per application, shared by its threads."""
+    limiters = registry.__dict__.setdefault("xueji_rate_limiters", {})
+    found = limiters.get(setting)
+    if found is None:
+        found = limiters[setting] = AddressLimiter.from_setting(registry.settings.get(setting, default))
+    return found
