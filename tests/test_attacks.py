@@ -177,6 +177,7 @@ def test_corpus_in_every_form_field(app, attack_tree):
         (klass + "edit", "xueji-form", "save"),
         (pupil + "edit", "xueji-form", "save"),
         (school + "sharing", "grant-form", "grant"),
+        (klass + "request-export", "export-request-form", "submit"),  # G3/G4: purpose and recipient
         ("/password", "password-form", "save"),
     ]
     stored = 0
