@@ -38,6 +38,7 @@ REQUIRES = [
     "pyramid_mailer>=0.15",  # mail that leaves only when its transaction commits
     "Pillow>=10",      # photos: re-encode uploads, check pixel limits
     "segno>=1.5",      # QR codes on verification reports (pure Python, SVG)
+    "chinesecalendar>=1.11",  # public holidays and swapped working days (调休) for approval deadlines
     "captcha>=0.5",    # picture challenges on the public certificate check (Pillow-based)
     "pyrage>=1.1",     # age encryption of backups (bindings to the Rust age implementation)
     "setuptools<81",  # pyramid and deform still import pkg_resources

@@ -222,6 +222,17 @@ def test_deadlines_count_working_days():
     assert workflow.add_working_days(friday, 1) == datetime.date(2026, 11, 30)
 
 
+def test_deadlines_skip_public_holidays_and_count_swapped_working_days():
+    """National Day 2026: 1-7 October off; Saturday 10 October worked in exchange (调休)."""
+    assert workflow.add_working_days(datetime.date(2026, 9, 30), 1) == datetime.date(2026, 10, 8)
+    assert workflow.add_working_days(datetime.date(2026, 10, 9), 1) == datetime.date(2026, 10, 10)
+    assert workflow.add_working_days(datetime.date(2026, 9, 30), 10) == datetime.date(2026, 10, 20)
+    # Spring Festival 2026 (17 February): the ten days start after the holiday
+    assert workflow.is_working_day(datetime.date(2026, 2, 17)) is False
+    # a year the holiday tables do not cover yet: Monday to Friday
+    assert workflow.add_working_days(datetime.date(2099, 1, 2), 1) == datetime.date(2099, 1, 5)
+
+
 def test_overdue_items_are_marked_in_the_queue(app, world):
     transfer_in(client(app, "reg_b"), world["school_b"], "110105201703120038", "李明", "2024-01").follow()
     with open_site(app) as site:

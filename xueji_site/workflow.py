@@ -13,6 +13,7 @@ import datetime
 import time
 from dataclasses import dataclass
 
+import chinese_calendar
 from persistent import Persistent
 from persistent.list import PersistentList
 
@@ -137,7 +138,7 @@ class StatusChange(Persistent):
         return node_for_step(step, student, self.target_school) if step else None
 
     def due(self):
-        """The step's deadline: 10 working days after it started (weekends skipped)."""
+        """The step's deadline: 10 working days after it started (weekends and public holidays skipped)."""
         return add_working_days(datetime.date.fromtimestamp(self.step_started), WORKING_DAYS_PER_STEP)
 
     def overdue(self, today=None):
@@ -165,11 +166,23 @@ def node_for_step(step, student, target_school):
     return bureau_of(school, PROVINCE if step in (PROVINCE, TO_PROVINCE) else COUNTY)
 
 
+def is_working_day(day):
+    """A working day in mainland China: public holidays off, the weekend days worked in
+    exchange (调休) on, from the ``chinesecalendar`` package's tables of the State
+    Council's yearly arrangements. A year the package does not know yet (the next
+    year's arrangement is published each November; upgrade the package then)
+    falls back to Monday to Friday."""
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
 def add_working_days(start, days):
     day = start
     while days > 0:
         day += datetime.timedelta(days=1)
-        if day.weekday() < 5:
+        if is_working_day(day):
             days -= 1
     return day
 
