@@ -208,3 +208,40 @@ def test_an_index_entry_changed_in_storage_is_not_confirmed(app, graduate):
         evolve.step_0006_certificate_entry_macs(site)  # the step stamps such entries
         assert verification.tampered_entries(site) == []
     assert client.get("/verify.json", ask).json["valid"] is True
+
+
+def test_the_principal_revokes_a_certificate_issued_in_error(app, graduate):
+    with open_site(app) as site:
+        school = site["110000"]["110105"]["2111000001"]
+        add_user(site, "head", "principal", at=school)
+        add_user(site, "clerk", "school_registrar", at=school)
+    ask = {"number": graduate["number"], "name": "李明"}
+    public = _anon(app, "10.0.0.21")
+    assert public.get("/verify.json", ask).json["valid"] is True
+    page_url = graduate["pupil"] + "/graduate"
+
+    clerk = Browser(app)
+    clerk.login("clerk")
+    page = clerk.get(page_url)
+    assert page.html.find(id="revoke-form") is None  # the registrar may not
+    token = page.html.find("input", attrs={"name": "csrf_token"})["value"]
+    clerk.post(graduate["pupil"] + "/revoke", {"csrf_token": token, "reason": "错发"}, status=403)
+
+    head = Browser(app)
+    head.login("head")
+    form = head.get(page_url).forms["revoke-form"]
+    form["reason"] = "   "
+    assert "须填写原因" in form.submit(status=303).follow().text
+    assert public.get("/verify.json", ask).json["valid"] is True  # nothing happened
+    form = head.get(page_url).forms["revoke-form"]
+    form["reason"] = "证书编号错发给同名学生"
+    page = form.submit(status=303).follow()
+    assert page.html.find(id="certificate-revoked") is not None and page.html.find(id="revoke-form") is None
+    assert public.get("/verify.json", ask).body == b'{"valid": false}'  # as for a number never issued
+    own_token = page.html.find("input", attrs={"name": "csrf_token"})["value"]
+    head.post(graduate["pupil"] + "/codes", {"csrf_token": own_token, "days": "30"}, status=404)
+    with open_site(app) as site:
+        entries = site.audit.newest(lambda e: e.action == "certificate-revoke")
+        assert [(e.login, e.result) for e in entries] == [("head", "ok"), ("clerk", "denied")]
+        assert dict(entries[0].detail)["reason"] == "证书编号错发给同名学生"
+        assert graduate["number"] not in str(entries[0].detail)  # the number is masked

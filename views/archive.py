@@ -19,6 +19,8 @@ from xueji_site.archive import Archive, ArchivedGraduate, ArchiveYear
 from xueji_site.i18n import _
 from xueji_site.resources import Site, Student
 
+from .errors import refused_page
+
 PAGE = 100
 
 
@@ -110,7 +112,13 @@ def graduate_page(context, request):
             "destinations": [(k, t(v)) for k, v in destinations.DESTINATIONS.items()],
             "channels": [(k, t(v)) for k, v in destinations.CHANNELS.items()],
             "page_url": _page_url(request, context), "new_code": None, "retained": getattr(context, "retained_until", None),
-            "tampered": tampered}
+            "tampered": tampered, "revoked": _revoked(context), "may_revoke": may_revoke(request, context)}
+
+
+def _revoked(context):
+    """(date, login, reason) of a revoked certificate, or None."""
+    found = getattr(context, "certificate_revoked", None)
+    return (_when(found[0]), found[2], found[3]) if found else None
 
 
 def _tampered(request, context):
@@ -149,6 +157,38 @@ def add_contact(context, request):
     return HTTPSeeOther(_page_url(request, context))
 
 
+REASON_MAX = 200
+
+
+def may_revoke(request, context):
+    """The principal (who signs the certificates) or the county bureau above the school."""
+    school = _school_of(context)
+    return request.has_permission(P.APPROVE_SCHOOL, school) or \
+        request.has_permission(P.APPROVE_BUREAU, school.__parent__)
+
+
+@view_config(context=ArchivedGraduate, name="revoke", request_method="POST", permission=P.VIEW_RECORD)
+@view_config(context=Student, name="revoke", request_method="POST", permission=P.VIEW_RECORD)
+def revoke_certificate(context, request):
+    """Withdraw a certificate issued in error, with a reason; audited."""
+    number = graduation.certificate_of(context) if _is_graduate(context) else ""
+    if not number:
+        raise HTTPNotFound()
+    if not may_revoke(request, context):
+        audit.log(request, "certificate-revoke", context, result=audit.DENIED)
+        return refused_page(request)
+    t = request.localizer.translate
+    reason = " ".join(request.POST.get("reason", "").split())[:REASON_MAX]
+    if not reason:
+        request.session.flash(t(_("注销证书须填写原因。")))
+        return HTTPSeeOther(_page_url(request, context))
+    user = request.user
+    if verification.revoke(request.site, context, number, reason, user.userid, user.login):
+        audit.log(request, "certificate-revoke", context, certificate=number[:14] + "*" * 7, reason=reason)
+        request.session.flash(t(_("证书已注销：公开查验将不再确认此证书。")))
+    return HTTPSeeOther(_page_url(request, context))
+
+
 def verify_url(request, number, code):
     return request.resource_url(request.root, "verify", query={"number": number, "code": code})
 
@@ -165,6 +205,8 @@ def issue_code(context, request):
     if _tampered(request, context):
         request.session.flash(request.localizer.translate(TAMPERED))
         return HTTPSeeOther(_page_url(request, context))
+    if getattr(context, "certificate_revoked", None):
+        raise HTTPNotFound()  # a revoked certificate has nothing left to verify
     try:
         days = int(request.POST.get("days", "0"))
         code, expires = verification.issue_code(request.site, number, days, request.user.userid)

@@ -33,6 +33,17 @@ def _page(request, status, title, message):
     return {"status": status, "title": t(title), "message": t(message)}
 
 
+def refused_page(request):
+    """A 403 page *returned*, not raised: a raised exception makes pyramid_tm roll the
+    transaction back, and with it the audit entry recording the refusal."""
+    from pyramid.renderers import render_to_response
+    response = render_to_response("xueji_site.views:templates/error.pt",
+                                  _page(request, 403, _("无权访问"), _("您没有访问此页面的权限。")), request=request)
+    response.status = 403
+    response.cache_control = "no-store"
+    return response
+
+
 @forbidden_view_config(renderer="templates/error.pt")
 def forbidden(request):
     if request.user is None:

@@ -93,6 +93,17 @@ def tampered_entries(site):
     return [key for key, found in (index.items() if index is not None else ()) if not intact(key, found)]
 
 
+def revoke(site, record, number, reason, userid, login, now=None):
+    """Withdraw a certificate issued in error: out of the index (public look-ups then
+    answer ``INVALID``, the same bytes as for a number never issued), and noted on
+    the record as (when, userid, login, reason). False if it was already revoked."""
+    if getattr(record, "certificate_revoked", None):
+        return False
+    forget(site, number)
+    record.certificate_revoked = (time.time() if now is None else now, userid, login, reason)
+    return True
+
+
 def forget(site, number):
     install(site)
     site.certificates.pop(_number_key(number), None)
