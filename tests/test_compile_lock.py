@@ -1,6 +1,10 @@
-"""Templates compile one at a time (CPython's compile() is not thread-safe before gh-106905)."""
+"""Python ASTs are built one at a time (CPython gh-106905): template compilation and
+``ast.parse`` (which Python 3.11's traceback formatting calls) share one lock."""
+import ast
 import threading
 import time
+
+import pytest
 
 from chameleon import PageTemplate
 from chameleon.template import BaseTemplate
@@ -38,3 +42,17 @@ def test_template_compilation_is_serialised(app):
     assert most[0] == 1
     compile_lock.install()  # a second install does not wrap twice
     assert BaseTemplate._cook.__wrapped__.__name__ == "_cook"
+
+
+def test_ast_parse_waits_while_a_template_compiles(app):
+    """A traceback being formatted in another thread (ast.parse) waits for the compiler."""
+    if not compile_lock.NEEDED:
+        pytest.skip("Python 3.13 and later build ASTs safely in threads")
+    assert getattr(ast.parse, "xueji_locked", False)
+    done = threading.Event()
+    with compile_lock.LOCK:  # as while a template is being cooked
+        parser = threading.Thread(target=lambda: (ast.parse("x = 1"), done.set()))
+        parser.start()
+        assert not done.wait(0.2)
+    parser.join(5)
+    assert done.is_set()

@@ -1,31 +1,46 @@
-"""One template compilation at a time in the process.
+"""One Python AST built at a time in the process (a CPython bug's workaround).
 
-Chameleon compiles a template to Python on its first use, and CPython's
-``compile()`` is not safe for several threads at once before the fix for
-gh-106905: under concurrent first requests after a start (waitress serves
-with threads), a compile could fail with ``SystemError: AST constructor
-recursion depth mismatch`` and the request answered 500. The fault tests met
-it about one run in six. Holding a lock around chameleon's ``_cook`` costs
-nothing once templates are compiled (they are cooked once per process).
+Chameleon compiles a template to Python on its first use in each application
+(its default loader keeps nothing between template instances), parsing
+generated source with ``compile(..., PyCF_ONLY_AST)``. Before the fix for
+CPython gh-106905 (Python 3.13), the conversion of a parse tree to Python
+objects keeps a recursion counter shared by all threads: two threads doing it
+at once fail with ``SystemError: AST constructor recursion depth mismatch``,
+and the request is answered 500. The other party need not be a template:
+Python 3.11's ``traceback`` calls ``ast.parse`` to place its ^^^ markers, so
+any thread logging an exception with its traceback can collide with a
+template being compiled. The fault tests met both, a few runs in twenty.
+
+So chameleon's ``_cook`` and ``ast.parse`` share one lock. It costs nothing in
+steady state: templates are cooked once per application, and tracebacks are
+formatted only when something went wrong.
 """
+import ast
 import functools
+import sys
 import threading
 
 from chameleon.template import BaseTemplate
 
 LOCK = threading.RLock()  # re-entrant: cooking a template may load (and cook) its macros
+NEEDED = sys.version_info < (3, 13)
+
+
+def _locked(function):
+    if getattr(function, "xueji_locked", False):
+        return function
+
+    @functools.wraps(function)
+    def locked(*args, **kwargs):
+        with LOCK:
+            return function(*args, **kwargs)
+
+    locked.xueji_locked = True
+    return locked
 
 
 def install():
-    """Wrap ``BaseTemplate._cook`` once; later calls do nothing."""
-    original = BaseTemplate._cook
-    if getattr(original, "xueji_locked", False):
-        return
-
-    @functools.wraps(original)
-    def cook(self, *args, **kwargs):
-        with LOCK:
-            return original(self, *args, **kwargs)
-
-    cook.xueji_locked = True
-    BaseTemplate._cook = cook
+    """Wrap ``BaseTemplate._cook`` and (before Python 3.13) ``ast.parse`` once."""
+    BaseTemplate._cook = _locked(BaseTemplate._cook)
+    if NEEDED:
+        ast.parse = _locked(ast.parse)
