@@ -268,18 +268,22 @@ def _read_file(path):
     return read
 
 
+def object_state_rows(pg, dbname):
+    """(zoid, state) of every current object: history-free RelStorage keeps them in object_state."""
+    conn = pg.connect(dbname)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT zoid, state FROM object_state WHERE state IS NOT NULL ORDER BY zoid")
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
 def _read_object_state(pg, dbname):
     def read():
-        conn = pg.connect(dbname)
-        try:
-            with conn.cursor() as cur:
-                # history-free RelStorage keeps current object states here
-                cur.execute("SELECT zoid, state FROM object_state ORDER BY zoid")
-                rows = cur.fetchall()
-        finally:
-            conn.close()
+        rows = object_state_rows(pg, dbname)
         assert rows, "object_state is empty: nothing was read"
-        return b"\n".join(bytes(state) for _zoid, state in rows if state is not None)
+        return b"\n".join(bytes(state) for _zoid, state in rows)
     return read
 
 

@@ -86,13 +86,7 @@ def _opener(pg_server, dbname):
 def assert_no_dangling_reference(pg_server, dbname, minimum=100):
     """RelStorage's fsrefs: every reference in every current state in
     ``object_state`` names a row of ``object_state``, and the root is there."""
-    conn = pg_server.connect(dbname)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT zoid, state FROM object_state WHERE state IS NOT NULL")
-            rows = cur.fetchall()
-    finally:
-        conn.close()
+    rows = conftest.object_state_rows(pg_server, dbname)
     zoids = {zoid for zoid, _state in rows}
     dangling = sorted((zoid, u64(ref)) for zoid, state in rows
                       for ref in referencesf(bytes(state)) if u64(ref) not in zoids)
