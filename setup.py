@@ -4,7 +4,7 @@
 but install as ``xueji_site.schemas``, ``xueji_site.views`` and
 ``xueji_site.scripts`` so that no generic top-level name lands in site-packages.
 """
-from setuptools import setup
+from setuptools import find_packages, setup
 
 REQUIRES = [
     "pyramid>=2.0,<2.2",
@@ -63,6 +63,7 @@ setup(
     python_requires=">=3.10",
     packages=[
         "xueji_site",
+        *("xueji_site." + name for name in find_packages("xueji_site")),
         "xueji_site.schemas",
         "xueji_site.views",
         "xueji_site.scripts",

@@ -3,7 +3,7 @@
     .venv/bin/python bench/import.py [--rows 100000] [--batch 500] [--profile]
 
 1. generates the xlsx in a child process (so its memory does not count);
-2. imports it through xueji_site.importing — reading, schema validation,
+2. imports it through xueji_site.imports.importing — reading, schema validation,
    one-person-one-record look-ups, sealing, catalog indexing, audit — in
    one pass (like ``xueji-import --only-valid``), committing every --batch
    rows and trimming the cache like the console script;
@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from xueji_site.kernel.root import database, databases
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -34,7 +35,7 @@ SCHOOL = "2111000001"
 
 
 def cohort():
-    from xueji_site.resources import school_year
+    from xueji_site.tree.nodes import school_year
     return school_year()
 
 
@@ -79,9 +80,9 @@ def make_app(directory, key_file):
 def build_school(app):
     import transaction
     from pyramid.threadlocal import manager
-    from xueji_site import content
-    from xueji_site.site import get_site
-    db = app.registry._zodb_databases[""]
+    from xueji_site.kernel import content
+    from xueji_site.kernel.root import get_site
+    db = database(app.registry)
     conn = db.open()
     manager.push({"registry": app.registry, "request": None})
     try:
@@ -102,11 +103,12 @@ def build_school(app):
 def run_import(app, data, batch):
     import transaction
     from pyramid.threadlocal import manager
-    from xueji_site import audit, importing, spreadsheets
+    from xueji_site.kernel import audit, spreadsheets
+    from xueji_site.imports import importing
     from xueji_site.scripts.importer import Committer, script_request
-    from xueji_site.site import get_site
+    from xueji_site.kernel.root import get_site
     tm = transaction.TransactionManager(explicit=True)
-    conn = app.registry._zodb_databases[""].open(transaction_manager=tm)
+    conn = database(app.registry).open(transaction_manager=tm)
     manager.push({"registry": app.registry, "request": None})
     tm.begin()
     try:
@@ -131,7 +133,7 @@ def raw_insert(directory, rows, batch):
     import ZODB
     import ZODB.FileStorage
     from BTrees.OOBTree import OOBTree
-    from xueji_site.resources import Student
+    from xueji_site.record.models import Student
     fields = {"姓名": "name", "性别": "gender", "出生日期": "birth_date", "民族": "ethnicity",
               "证件类型": "id_type", "证件号码": "id_number", "出生地": "birthplace"}
     db = ZODB.DB(ZODB.FileStorage.FileStorage(os.path.join(directory, "Raw.fs")))
@@ -163,7 +165,7 @@ def main():
     args = parser.parse_args()
     if args.generate:
         return generate(args.generate, args.rows)
-    from xueji_site import crypto
+    from xueji_site.kernel import crypto
     with tempfile.TemporaryDirectory(prefix="xueji-bench-") as directory:
         path = os.path.join(directory, "pupils.xlsx")
         subprocess.run([sys.executable, __file__, "--rows", str(args.rows), "--generate", path], check=True)
@@ -182,7 +184,7 @@ def main():
         elapsed = time.perf_counter() - started
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         size_mb = os.path.getsize(os.path.join(directory, "Data.fs")) / 2**20
-        for db in app.registry._zodb_databases.values():
+        for db in databases(app.registry).values():
             db.close()
         raw = raw_insert(directory, args.rows, args.batch)
         print("xlsx: %d rows, %.1f MB" % (args.rows, len(data) / 2**20))

@@ -36,10 +36,13 @@ import ZODB.FileStorage
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from xueji_site import catalog as cat, codes, crypto, reports, search  # noqa: E402
-from xueji_site.resources import Bureau, School, SchoolClass, Student, school_year  # noqa: E402
+from xueji_site.kernel import catalog as cat, crypto  # noqa: E402
+from xueji_site.standards import codes
+from xueji_site.search import reports, query as search
+from xueji_site.tree.nodes import Bureau, School, SchoolClass, school_year  # noqa: E402
+from xueji_site.record.models import Student
 from xueji_site.scripts.demo import _ETHNICITIES, chinese_name  # noqa: E402
-from xueji_site.site import ROOT_KEY, make_site  # noqa: E402
+from xueji_site.kernel.root import ROOT_KEY, make_site  # noqa: E402
 
 PG_BIN = os.environ.get("XUEJI_PG_BIN", "/usr/lib/postgresql/15/bin")
 SETS = BTrees.family64.IF

@@ -47,6 +47,7 @@ from pathlib import Path
 import transaction
 import ZODB
 import ZODB.FileStorage
+from xueji_site.kernel.root import databases
 
 HERE = Path(__file__).resolve().parent
 SCHOOLS = 500
@@ -61,9 +62,11 @@ def settings_for(directory, key_file):
 
 def build(directory, key_file, count, batch=50000):
     """Archived graduates and their index entries, in bulk; returns sample (number, name) pairs."""
-    from xueji_site import archive, certificates, crypto, verification, workflow
-    from xueji_site.site import ROOT_KEY, make_site
-    from xueji_site.resources import Bureau, School
+    from xueji_site.graduates import archive, certificates, verification
+    from xueji_site.kernel import crypto
+    from xueji_site.status import changes as workflow
+    from xueji_site.kernel.root import ROOT_KEY, make_site
+    from xueji_site.tree.nodes import Bureau, School
     crypto.install(crypto.load_key_file(key_file))
     db = ZODB.DB(ZODB.FileStorage.FileStorage(str(directory / "Data.fs")), cache_size=50000)
     conn = db.open()
@@ -81,7 +84,7 @@ def build(directory, key_file, count, batch=50000):
         arch = archive.Archive()
         arch.__parent__, arch.__name__ = school, "archive"
         school.graduate_archive = arch
-        arch.acl = tuple(__import__("xueji_site.security", fromlist=["x"]).type_acl("Archive"))
+        arch.acl = tuple(__import__("xueji_site.kernel.security", fromlist=["x"]).type_acl("Archive"))
         years[s] = archive.year_of(arch, 2024, create=True)
         schools.append(school)
     started = time.time()
@@ -117,8 +120,9 @@ def make_app(directory, key_file):
     from pyramid.response import Response
     from pyramid_retry import IBeforeRetry
     from pyramid_zodbconn import get_connection
-    from xueji_site import configure, crypto
-    from xueji_site.site import ROOT_KEY
+    from xueji_site import configure
+    from xueji_site.kernel import crypto
+    from xueji_site.kernel.root import ROOT_KEY
     keys = []
     retries = [0]
 
@@ -183,7 +187,9 @@ def bench_archive(count, key_file, workdir):
     import configparser
     from pyramid.threadlocal import get_current_registry
     from stdnum.cn import ric
-    from xueji_site import content, graduation, main
+    from xueji_site import main
+    from xueji_site.kernel import content
+    from xueji_site.graduates import graduation
     from tests.conftest import open_site, student_values
     directory = workdir / "archive"
     directory.mkdir()
@@ -204,7 +210,7 @@ def bench_archive(count, key_file, workdir):
                 content.create("Student", klass, student_values(body + ric.calc_check_digit(body + "0"),
                                                                 "学生%d" % i, "1"), registry)
             graduation.graduate(school, 2019)
-    for db in app.registry._zodb_databases.values():
+    for db in databases(app.registry).values():
         db.close()
     ini = configparser.ConfigParser(interpolation=None)
     ini["app:main"] = dict(settings, use="egg:xueji")
@@ -231,7 +237,7 @@ def main():
                         help="after warming up, gc.freeze() what is loaded (as a server would after start-up)")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE.parent))
-    from xueji_site import crypto
+    from xueji_site.kernel import crypto
     workdir = Path(tempfile.mkdtemp(prefix="xueji-bench-verify-"))
     try:
         key_file = crypto.create_key_file(str(workdir / "xueji.key"))

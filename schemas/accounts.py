@@ -13,8 +13,8 @@ import colander
 import deform
 
 import xueji_site
-from xueji_site.i18n import _
-from xueji_site.users import BCRYPT_MAX_BYTES
+from xueji_site.kernel.i18n import _
+from xueji_site.kernel.users import BCRYPT_MAX_BYTES
 from .base import FormSchema, Stripped
 
 MIN_LENGTH = 12
@@ -135,7 +135,7 @@ class TotpSchema(FormSchema):
 
 @colander.deferred
 def _role_choices(node, kw):
-    from xueji_site.security import role_label
+    from xueji_site.kernel.security import role_label
     request = kw["request"]
     roles = kw.get("roles", ())
     return deform.widget.SelectWidget(

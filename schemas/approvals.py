@@ -7,8 +7,8 @@ refused export's link; the view checks them against the node.
 import colander
 import deform
 
-from xueji_site import approvals
-from xueji_site.i18n import _
+from xueji_site.exports import approvals
+from xueji_site.kernel.i18n import _
 from .base import FormSchema, Stripped
 
 

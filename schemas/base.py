@@ -2,7 +2,7 @@
 import colander
 import deform
 
-from xueji_site.i18n import _
+from xueji_site.kernel.i18n import _
 
 
 @colander.deferred

@@ -1,9 +1,9 @@
 """A family member or further guardian of a pupil."""
 import colander
 
-from xueji_site import codes
-from xueji_site.i18n import _
-from xueji_site.idnumbers import IdError, validate_resident_id
+from xueji_site.standards import codes
+from xueji_site.kernel.i18n import _
+from xueji_site.standards.idnumbers import IdError, validate_resident_id
 from .base import FormSchema, Stripped
 from .student import ID_ERRORS, PHONE_PATTERN, _division, _flag, _select, _text
 

@@ -11,13 +11,13 @@ import re
 import colander
 import deform
 
-from xueji_site import codes, divisions
-from xueji_site.i18n import _
-from xueji_site.idnumbers import (
+from xueji_site.standards import codes, divisions
+from xueji_site.kernel.i18n import _
+from xueji_site.standards.idnumbers import (
     IdError, birth_date_of, gender_of, normalise, registry_no_from_id,
     validate_registry_no, validate_resident_id,
 )
-from xueji_site.inventory import CONSENT_FIELD, CONSENT_FIELDS
+from xueji_site.kernel.inventory import CONSENT_FIELD, CONSENT_FIELDS
 
 from .base import FormSchema, Stripped, date_widget, deferred_select, one_of_table, without
 
@@ -139,7 +139,7 @@ def _check_age_for_grade(value, errors, klass):
     grade = klass.grade() if hasattr(klass, "grade") else None
     if not born or grade is None:
         return
-    from xueji_site.resources import school_year
+    from xueji_site.tree.nodes import school_year
     age = school_year() - born.year - (1 if (born.month, born.day) > (9, 1) else 0)
     usual = grade + 5  # grade 1 starts at six
     low, high = usual - 2, usual + 4
@@ -174,8 +174,8 @@ def _identity_validator(node, kw):
 
 def _check_unique(request, context, adding, value, errors):
     """One person, one record: the ID number's keyed hash must be new."""
-    from xueji_site.catalog import find_student_by_hash
-    from xueji_site.crypto import keyring
+    from xueji_site.kernel.catalog import find_student_by_hash
+    from xueji_site.kernel.crypto import keyring
     me = None if adding else context
     for field, kind in (("id_number", "id"), ("registry_no", "registry")):
         number = value.get(field)
@@ -189,7 +189,7 @@ def _check_unique(request, context, adding, value, errors):
 
 def _where_registered(request, found):
     """Say where the existing record is, but only to someone who may see it."""
-    from xueji_site import permissions
+    from xueji_site.kernel import permissions
     if getattr(request, "has_permission", None) and request.has_permission(permissions.VIEW, found):
         klass = found.__parent__
         school = klass.__parent__

@@ -3,10 +3,10 @@ import datetime
 
 import colander
 
-from xueji_site import divisions
-from xueji_site.i18n import _
-from xueji_site.idnumbers import IdError, validate_school_code
-from xueji_site.resources import SchoolClass
+from xueji_site.standards import divisions
+from xueji_site.kernel.i18n import _
+from xueji_site.standards.idnumbers import IdError, validate_school_code
+from xueji_site.tree.nodes import SchoolClass
 from .base import FormSchema, Stripped, without
 
 SCHOOL_ERRORS = {
@@ -79,7 +79,7 @@ def _school_code_validator(node, kw):
         if bureau_code and value[2:4] != bureau_code[:2]:
             raise colander.Invalid(
                 node, _("学校标识码第3–4位应为本省代码 ${province}", mapping={"province": bureau_code[:2]}))
-        from xueji_site.catalog import find_by_code
+        from xueji_site.kernel.catalog import find_by_code
         if find_by_code(request, value) is not None:
             raise colander.Invalid(node, _("该学校标识码已被使用（学校标识码不可重复）"))
     return validate

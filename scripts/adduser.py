@@ -1,6 +1,6 @@
 """xueji-adduser: create an account if needed and grant it a role at a tree node."""
-from xueji_site import security
-from xueji_site.users import new_one_time_password
+from xueji_site.kernel import security
+from xueji_site.kernel.users import new_one_time_password
 
 from . import common
 

@@ -23,9 +23,11 @@ import transaction
 import transaction.interfaces
 from tqdm import tqdm
 
-from xueji_site import archive, audit, workflow
+from xueji_site.graduates import archive
+from xueji_site.kernel import audit
+from xueji_site.status import changes as workflow
 from xueji_site.scripts import common
-from xueji_site.site import get_site
+from xueji_site.kernel.root import get_site
 
 STATUSES = (workflow.GRADUATED, workflow.COMPLETED, workflow.INCOMPLETE)
 MAX_PROBLEMS_SHOWN = 50

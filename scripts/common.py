@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import transaction
+from xueji_site.kernel.root import database, databases
 
 STORAGE_NOTE = """\
 Note: a FileStorage (file:// in zodbconn.uri) can be opened by one process only.
@@ -88,7 +89,7 @@ def file_storage_path(settings):
 
 def describe_storage(settings):
     """The storage for messages, without credentials or query options."""
-    from xueji_site.transport import describe
+    from xueji_site.kernel.transport import describe
     return describe(settings["zodbconn.uri"])
 
 
@@ -147,20 +148,20 @@ def open_app(uri):
     except FileNotFoundError as exc:
         raise ScriptError("file not found: %s" % exc.filename, EXIT_ENV)
     registry = app.registry
-    db = registry._zodb_databases[""]
+    db = database(registry)
     manager.push({"registry": registry, "request": None})
     try:
         yield Env(app, registry, db, dict(registry.settings))
     finally:
         manager.pop()
-        for database in registry._zodb_databases.values():
-            database.close()
+        for each in databases(registry).values():
+            each.close()
 
 
 @contextlib.contextmanager
 def site_transaction(env, note):
     """A connection, its site and one transaction committed on success."""
-    from xueji_site.site import get_site
+    from xueji_site.kernel.root import get_site
     tm = transaction.TransactionManager(explicit=True)
     conn = env.db.open(transaction_manager=tm)
     txn = tm.begin()
@@ -207,7 +208,7 @@ def check_login(login):
 
 def grant(site, user, node, role, registry):
     """Add ``role`` to ``user``'s local roles at ``node``; return False if already held."""
-    from xueji_site import security
+    from xueji_site.kernel import security
     held = set(security.local_roles_of(node, user.userid))
     if role in held:
         return False

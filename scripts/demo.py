@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from persistent.mapping import PersistentMapping
 from pyramid.traversal import resource_path
 
-from xueji_site import content, divisions, idnumbers, security
-from xueji_site.resources import SchoolClass, school_year as current_school_year
-from xueji_site.site import ROOT_KEY
-from xueji_site.users import hash_password
+from xueji_site.kernel import content, security
+from xueji_site.standards import divisions, idnumbers
+from xueji_site.tree.nodes import SchoolClass, school_year as current_school_year
+from xueji_site.kernel.root import ROOT_KEY
+from xueji_site.kernel.users import hash_password
 
 from . import common
 

@@ -8,7 +8,7 @@ its open sessions end. A security administrator re-enables it on /users.
 """
 import time
 
-from xueji_site import audit
+from xueji_site.kernel import audit
 
 from . import common
 

@@ -15,8 +15,9 @@ import signal
 import sys
 import time
 
-from xueji_site import audit, importing, spreadsheets
-from xueji_site.importfiles import Report
+from xueji_site.kernel import audit, spreadsheets
+from xueji_site.imports import importing
+from xueji_site.imports.importfiles import Report
 
 from . import common
 
@@ -99,7 +100,7 @@ class Committer:
 def run_import(env, args, table):
     import transaction
     from tqdm import tqdm
-    from xueji_site.site import get_site
+    from xueji_site.kernel.root import get_site
     tm = transaction.TransactionManager(explicit=True)
     conn = env.db.open(transaction_manager=tm)
     tm.begin()

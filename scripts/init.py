@@ -6,8 +6,8 @@ admin account is reported, not duplicated.
 import os
 from urllib.parse import parse_qs, urlsplit
 
-from xueji_site import crypto, security
-from xueji_site.users import new_one_time_password
+from xueji_site.kernel import crypto, security
+from xueji_site.kernel.users import new_one_time_password
 
 from . import common
 

@@ -29,7 +29,8 @@ import time
 from ZODB.FileStorage import FileStorage
 from ZODB.POSException import ConflictError
 
-from xueji_site import catalog, verification
+from xueji_site.kernel import catalog
+from xueji_site.graduates import verification
 
 from . import common
 

@@ -9,7 +9,7 @@ import sys
 
 from tqdm import tqdm
 
-from xueji_site import catalog, evolve
+from xueji_site.kernel import catalog, evolve
 from xueji_site.scripts import common
 
 

@@ -8,7 +8,7 @@ import datetime
 from pyramid.request import Request
 from pyramid_mailer import get_mailer
 
-from xueji_site import mail
+from xueji_site.kernel import mail
 from . import common
 
 

@@ -14,9 +14,10 @@ import transaction
 import transaction.interfaces
 from tqdm import tqdm
 
-from xueji_site import archive, audit, retention
+from xueji_site.graduates import archive, retention
+from xueji_site.kernel import audit
 from xueji_site.scripts import common
-from xueji_site.site import get_site
+from xueji_site.kernel.root import get_site
 
 
 def parse(argv):

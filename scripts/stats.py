@@ -11,7 +11,8 @@ from xml.sax.saxutils import escape
 from pyramid.i18n import make_localizer
 from tqdm import tqdm
 
-from xueji_site import audit, catalog, reports
+from xueji_site.kernel import audit, catalog
+from xueji_site.search import reports
 from xueji_site.scripts import common
 
 FORMATS = ("xlsx", "csv", "html")

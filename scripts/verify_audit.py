@@ -16,7 +16,7 @@ errors (3 also when the mirror cannot be reached).
 """
 from ZODB.POSException import ConflictError
 
-from xueji_site import alerts, audit, audit_mirror
+from xueji_site.kernel import alerts, audit, audit_mirror
 
 from . import common
 

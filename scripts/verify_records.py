@@ -24,8 +24,9 @@ import transaction
 from pyramid.traversal import resource_path
 from tqdm import tqdm
 
-from xueji_site import integrity, verification
-from xueji_site.site import get_site
+from xueji_site.kernel import integrity
+from xueji_site.graduates import verification
+from xueji_site.kernel.root import get_site
 
 from . import common
 

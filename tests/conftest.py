@@ -7,8 +7,9 @@ import pytest
 import transaction
 import webtest
 
-from xueji_site import content, crypto, security
-from xueji_site.site import ROOT_KEY
+from xueji_site.kernel import content, crypto, security
+from xueji_site.kernel.root import ROOT_KEY
+from xueji_site.kernel.root import database, databases
 
 PASSWORD = "Correct-Horse-42x"
 # The second factor every test user holding a role that requires one is enrolled with
@@ -47,7 +48,7 @@ def app(settings):
     from xueji_site import main
     wsgi = main({}, **settings)
     yield wsgi
-    for db in wsgi.registry._zodb_databases.values():
+    for db in databases(wsgi.registry).values():
         db.close()
 
 
@@ -88,7 +89,7 @@ def browser(app):
 def open_site(app):
     """The site in a fresh connection of the app's database; commits on success."""
     from pyramid.threadlocal import manager
-    db = app.registry._zodb_databases[""]
+    db = database(app.registry)
     tm = transaction.TransactionManager(explicit=True)
     conn = db.open(transaction_manager=tm)
     manager.push({"registry": app.registry, "request": None})  # events reach the app's subscribers
@@ -167,7 +168,7 @@ def valid_id(body17):
 
 def student_values(id_number, name, gender):
     """An appstruct for content.create: the form's values, deserialised."""
-    from xueji_site.idnumbers import birth_date_of
+    from xueji_site.standards.idnumbers import birth_date_of
     values = dict(RECORD_FORM, name=name, gender=gender, birth_date=birth_date_of(id_number), ethnicity="01",
                   id_type="1", id_number=id_number, registry_no="G" + id_number)
     return values

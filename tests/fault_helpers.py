@@ -28,11 +28,12 @@ from ZODB.POSException import ConflictError, POSKeyError
 from ZODB.serialize import referencesf
 from ZODB.utils import oid_repr, z64
 
-from xueji_site.crypto import keyring
-from xueji_site.site import ROOT_KEY
+from xueji_site.kernel.crypto import keyring
+from xueji_site.kernel.root import ROOT_KEY
 
 from .conftest import Browser, add_user, base_settings, build_tree, open_site
 from .import_helpers import pupils, xlsx_bytes
+from xueji_site.kernel.root import database, databases
 
 SCHOOL = "/110000/110105/2111000001"   # where the importer puts the rows
 PUPIL_A = "110105201703120038"         # the pupil build_tree puts in that school
@@ -78,7 +79,7 @@ def make_import_database(directory, key_file, uri):
         with open_site(app) as site:
             build_tree(site, get_current_registry())
     finally:
-        for db in app.registry._zodb_databases.values():
+        for db in databases(app.registry).values():
             db.close()
     ini = configparser.ConfigParser(interpolation=None)
     ini["app:main"] = dict(base_settings(key_file, uri=uri), use="egg:xueji")
@@ -358,7 +359,7 @@ def counter_under_threads(app, threads=THREADS, increments=50):
     """The ZODB contract underneath: ``threads`` × ``increments`` read-modify-write
     increments of one plain integer, each retried on ConflictError, end at
     exactly their product, which is also the number of successful commits."""
-    db = app.registry._zodb_databases[""]
+    db = database(app.registry)
     with open_site(app) as site:
         site.fault_counter = 0
     commits = []

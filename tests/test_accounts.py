@@ -6,6 +6,7 @@ import pytest
 from pyramid.threadlocal import get_current_registry
 
 from .conftest import PASSWORD, Browser, add_user, base_settings, build_tree, open_site
+from xueji_site.kernel.root import databases
 
 
 def test_failed_logins_are_audited_and_lock_the_account(app, browser):
@@ -104,7 +105,7 @@ def test_cookie_flags(key_file):
         cookie = [v for k, v in response.headerlist if k == "Set-Cookie" and v.startswith("xueji=")][-1]
         assert "HttpOnly" in cookie and "secure" in cookie.lower() and "SameSite=Lax" in cookie
     finally:
-        for db in app.registry._zodb_databases.values():
+        for db in databases(app.registry).values():
             db.close()
 
 
@@ -208,7 +209,7 @@ def test_separation_of_duties(app, browser):
 
 
 def test_group_roles_reach_members(app):
-    from xueji_site import security
+    from xueji_site.kernel import security
     with open_site(app) as site:
         nodes = build_tree(site, get_current_registry())
         member = add_user(site, "member")
@@ -217,6 +218,6 @@ def test_group_roles_reach_members(app):
         security.set_local_roles(nodes["class_a"], group.userid, ["teacher"], user=group)
         assert security.permits(member, nodes["pupil_a"], "view")
         assert not security.permits(member, nodes["pupil_b"], "view")
-        from xueji_site import catalog
+        from xueji_site.kernel import catalog
         total, rows = catalog.children(site, member, nodes["class_a"])
         assert total == 1

@@ -4,10 +4,11 @@ from freezegun import freeze_time
 from pyramid.threadlocal import get_current_registry
 from pyramid_mailer import get_mailer
 
-from xueji_site import alerts, audit
+from xueji_site.kernel import alerts, audit
 
 from .conftest import Browser, add_user, base_settings, build_tree, open_site
 from .test_backup import keep_keyring  # noqa: F401  (a fixture)
+from xueji_site.kernel.root import databases
 
 SETTINGS = {"xueji.alert_detail_views_per_hour": "1000"}
 
@@ -103,7 +104,7 @@ def alert_app(key_file):
                                                 "xueji.audit_seal_seconds": "0"})
     wsgi = main({}, **settings)
     yield wsgi
-    for db in wsgi.registry._zodb_databases.values():
+    for db in databases(wsgi.registry).values():
         db.close()
 
 

@@ -10,7 +10,8 @@ import webtest
 from pyramid.threadlocal import get_current_registry
 from pyramid.traversal import resource_path
 
-from xueji_site import approvals, content
+from xueji_site.exports import approvals
+from xueji_site.kernel import content
 from .conftest import add_user, base_settings, build_tree, open_site, resolve, student_values, valid_id
 
 LIMIT = 3  # xueji.export_approval_rows for these tests: class_a's five pupils are "bulk"

@@ -6,8 +6,10 @@ import pytest
 from pyramid.threadlocal import get_current_registry
 from pyramid.traversal import resource_path
 
-from xueji_site import archive, graduation, permissions as P, reports, security, verification
-from xueji_site.catalog import SYSTEM
+from xueji_site.graduates import archive, graduation, verification
+from xueji_site.kernel import permissions as P, security
+from xueji_site.search import reports
+from xueji_site.kernel.catalog import SYSTEM
 from .conftest import Browser, add_user, build_tree, open_site, resolve
 
 

@@ -13,9 +13,11 @@ import ZODB.FileStorage
 from pyramid.threadlocal import get_current_registry
 from stdnum.cn import ric
 
-from xueji_site import content, graduation, verification
-from xueji_site.site import ROOT_KEY
+from xueji_site.kernel import content
+from xueji_site.graduates import graduation, verification
+from xueji_site.kernel.root import ROOT_KEY
 from .conftest import base_settings, build_tree, open_site, student_values
+from xueji_site.kernel.root import database, databases
 
 PUPILS = 24
 YEAR = datetime.date.today().year
@@ -39,7 +41,7 @@ def database(tmp_path, key_file):
             content.create("Student", n["class_a"], student_values(_id(i + 100), "学生%02d" % i, "1"), registry)
         numbers = [num for _p, num in graduation.graduate(n["school_a"], 2024)]
         numbers += [num for _p, num in graduation.graduate(n["school_b"], 2024)]
-    for db in app.registry._zodb_databases.values():
+    for db in databases(app.registry).values():
         db.close()
     ini = configparser.ConfigParser(interpolation=None)
     ini["app:main"] = dict(base_settings(key_file, uri=uri), use="egg:xueji", **{"xueji.retention_years": "1"})

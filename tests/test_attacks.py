@@ -9,8 +9,9 @@ import pytest
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.threadlocal import get_current_registry
 
-from xueji_site.resources import Site
+from xueji_site.kernel.nodes import Site
 from .conftest import Browser, add_user, base_settings, build_tree, open_site
+from xueji_site.kernel.root import database
 
 
 # -- I5: headers on 200 / 403 / 404 / 500, and the generic error page ----------------
@@ -22,12 +23,13 @@ def _boom(context, request):
 
 
 def _make_app(settings):
-    from xueji_site import configure, types  # noqa: F401  (types registers the content types)
-    from xueji_site.site import ensure_site
+    from xueji_site import configure  # noqa: F401  (types registers the content types)
+    from xueji_site import registrations as types
+    from xueji_site.kernel.root import ensure_site
     config = configure(settings)
     config.add_view(_boom, context=Site, name="boom", permission=NO_PERMISSION_REQUIRED)
     app = config.make_wsgi_app()
-    ensure_site(app.registry._zodb_databases[""])
+    ensure_site(database(app.registry))
     return app
 
 
@@ -37,7 +39,7 @@ def boom_app(request, key_file):
     app = _make_app(dict(base_settings(key_file), **{"xueji.secure_cookies": "true" if secure else "false"}))
     app.secure = secure
     yield app
-    app.registry._zodb_databases[""].close()
+    database(app.registry).close()
 
 
 def _assert_security_headers(response, secure):

@@ -10,10 +10,11 @@ import pytest
 import transaction
 from ZODB.POSException import ConflictError
 
-from xueji_site import audit, security
-from xueji_site.site import ROOT_KEY
+from xueji_site.kernel import audit, security
+from xueji_site.kernel.root import ROOT_KEY
 from .test_backup import keep_keyring  # noqa: F401  (a fixture)
 from .conftest import Browser, add_user, open_site
+from xueji_site.kernel.root import database
 
 
 def _log_some(site, n, action="test"):
@@ -73,7 +74,7 @@ def test_chain_stays_whole_under_concurrent_commits(app):
     """Eight writers append through their own connections while a sealer runs
     repeatedly: every committed entry ends up sealed exactly once, in one
     unbroken sequence."""
-    db = app.registry._zodb_databases[""]
+    db = database(app.registry)
     stop = threading.Event()
     committed = []
     lock = threading.Lock()
@@ -296,7 +297,7 @@ def test_the_application_seals_after_writing_requests(key_file):
         with open_site(app) as site:
             assert site.audit.head == head
     finally:
-        app.registry._zodb_databases[""].close()
+        database(app.registry).close()
 
 
 def test_in_app_sealing_can_be_switched_off(key_file):
@@ -310,4 +311,4 @@ def test_in_app_sealing_can_be_switched_off(key_file):
         with open_site(app) as site:
             assert len(site.audit.unsealed) == len(site.audit.entries) > 0
     finally:
-        app.registry._zodb_databases[""].close()
+        database(app.registry).close()

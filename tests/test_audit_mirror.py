@@ -15,9 +15,10 @@ import time
 import pytest
 import transaction
 
-from xueji_site import audit, audit_mirror
+from xueji_site.kernel import audit, audit_mirror
 from .conftest import Browser, add_user, base_settings, open_site
 from .test_backup import keep_keyring  # noqa: F401  (a fixture)
+from xueji_site.kernel.root import database
 
 DAY = 86400
 
@@ -132,7 +133,7 @@ def test_a_crash_between_sealing_and_shipping_is_caught_up(app, mirror_path):
     with open_site(app) as site:
         assert audit_mirror.unshipped(site.audit, sink) == 4
         assert audit_mirror.compare(site.audit, sink) == []  # not yet shipped is not a problem
-    assert sealer.seal_now(app.registry._zodb_databases[""], "file://%s" % mirror_path) == 0
+    assert sealer.seal_now(database(app.registry), "file://%s" % mirror_path) == 0
     text = mirror_path.read_text("utf-8")
     assert text.endswith("\n") and '"key":12\n' not in text and '"key":12{' not in text
     assert [r["seq"] for r in _rows(mirror_path)] == list(range(1, head + 5))
@@ -158,7 +159,7 @@ def test_a_failing_mirror_never_breaks_a_request(key_file, tmp_path, caplog):
         with open_site(app) as site:
             assert [r["seq"] for r in _rows(missing)] == list(range(1, site.audit.head[0] + 1))
     finally:
-        app.registry._zodb_databases[""].close()
+        database(app.registry).close()
 
 
 @pytest.mark.parametrize("url", ["ftp://host/audit", "file://relative/audit.jsonl", "file:///var/dir/",

@@ -11,6 +11,7 @@ from freezegun import freeze_time
 from xueji_site.schemas.accounts import common_passwords, password_problems
 from .test_backup import keep_keyring  # noqa: F401  (a fixture)
 from .conftest import PASSWORD, TOTP_SECRET, Browser, add_user, base_settings, open_site
+from xueji_site.kernel.root import database
 
 DAY = datetime.timedelta(days=1)
 # A fixed moment, so that the tests do not depend on today's date.
@@ -99,7 +100,7 @@ def test_password_max_age_is_a_setting(key_file):
             clock.tick(31 * DAY)
             assert Browser(app).login("jack").location.endswith("/password")
     finally:
-        app.registry._zodb_databases[""].close()
+        database(app.registry).close()
 
 
 # -- A4: per-address throttle ------------------------------------------------------
@@ -211,7 +212,7 @@ def test_admin_deactivation_revokes_open_sessions(app, browser):
 @pytest.mark.parametrize("role", ["sysadmin", "security_admin", "bureau_admin"])
 def test_unenrolled_holder_of_a_privileged_role_reaches_only_enrolment(app, role):
     from pyramid.threadlocal import get_current_registry
-    from xueji_site import content, security
+    from xueji_site.kernel import content, security
     with open_site(app) as site:
         where = site
         if role == "bureau_admin":
@@ -381,7 +382,7 @@ def test_disable_stale_accounts_script(tmp_path, capsys, keep_keyring):
 def test_hashes_cost_at_least_10_in_production(monkeypatch):
     import configparser
     import pathlib
-    from xueji_site import users
+    from xueji_site.kernel import users
     ini = configparser.ConfigParser(interpolation=None)
     ini.read(pathlib.Path(__file__).resolve().parents[1] / "production.ini", encoding="utf-8")
     rounds = int(ini["app:main"].get("xueji.bcrypt_rounds", "12"))  # configure's default is 12
@@ -413,8 +414,8 @@ def test_no_password_or_code_reaches_the_logs_or_the_audit(app, caplog):
 def test_concurrent_creation_of_one_login_lets_exactly_one_commit(app):
     import transaction
     from ZODB.POSException import ConflictError
-    from xueji_site.site import ROOT_KEY
-    db = app.registry._zodb_databases[""]
+    from xueji_site.kernel.root import ROOT_KEY
+    db = database(app.registry)
     managers = [transaction.TransactionManager() for _ in range(2)]
     conns = [db.open(transaction_manager=tm) for tm in managers]
     try:

@@ -17,10 +17,11 @@ import pyrage
 import pytest
 import transaction
 
-from xueji_site import content, crypto
+from xueji_site.kernel import content, crypto
 from xueji_site.scripts import backup, init
 from .conftest import PASSWORD, Browser, add_user, base_settings, build_tree, open_site, student_values, valid_id
 from .test_scripts import REPO, opened, write_ini
+from xueji_site.kernel.root import database
 
 PUPIL = "欧阳晓雯"          # a pupil's name: kept in clear in the database (only IDs and the like are sealed)
 CLERK = "clerk.zhou"       # a login the audit log records
@@ -52,7 +53,7 @@ def _assert_has_login(data_fs, key, login):
     """The restored file ``data_fs``, opened read-only with the site key, has ``login``."""
     import ZODB
     import ZODB.FileStorage
-    from xueji_site.site import ROOT_KEY
+    from xueji_site.kernel.root import ROOT_KEY
     crypto.install(crypto.load_key_file(key))
     db = ZODB.DB(ZODB.FileStorage.FileStorage(str(data_fs), read_only=True))
     try:
@@ -91,7 +92,7 @@ def test_backup_change_restore_to_the_point_before(tmp_path, capsys, keep_keyrin
         page = Browser(app).login("after.change", status=200)
         assert "登录名或密码错误" in page.text
     finally:
-        app.registry._zodb_databases[""].close()
+        database(app.registry).close()
     _assert_has_login(latest, key, "after.change")
 
 
@@ -181,7 +182,7 @@ def _populate(tmp_path):
         with open_site(app) as site:
             assert any(entry.login == CLERK for entry in site.audit.newest())
     finally:
-        app.registry._zodb_databases[""].close()
+        database(app.registry).close()
 
 
 def _sealed_site(tmp_path, capsys):
@@ -306,7 +307,7 @@ def test_encrypted_backups_hold_nothing_clear_and_restore_with_the_identity(tmp_
             pupils = site["110000"]["110105"]["2111000001"]["2024-03"].values()
             assert PUPIL in [pupil.name for pupil in pupils]
     finally:
-        app.registry._zodb_databases[""].close()
+        database(app.registry).close()
     with opened(tmp_path) as site:  # and the newest one has the change
         assert site.principals.by_login_name("after.change") is not None
     _assert_has_login(latest, key, "after.change")
@@ -396,7 +397,7 @@ def test_a_backup_failing_half_way_leaves_nothing_clear_and_the_next_one_continu
     crypto.install(crypto.load_key_file(str(tmp_path / "var" / "xueji.key")))
     import ZODB
     import ZODB.FileStorage
-    from xueji_site.site import ROOT_KEY
+    from xueji_site.kernel.root import ROOT_KEY
     db = ZODB.DB(ZODB.FileStorage.FileStorage(str(latest), read_only=True))
     try:
         assert db.open().root()[ROOT_KEY].principals.by_login_name("after.change") is not None

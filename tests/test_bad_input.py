@@ -78,7 +78,7 @@ def test_invalid_student_is_refused_with_a_message(app, browser, admin, changes,
 
 
 def test_j_form_registry_number_accepted_without_id(app, browser, admin):
-    from xueji_site.idnumbers import make_j_number
+    from xueji_site.standards.idnumbers import make_j_number
     import datetime
     number = make_j_number("110105", datetime.date(2017, 3, 12), 7)
     page = _submit(browser, admin["class_a"] + "/add?type=Student",

@@ -4,7 +4,7 @@ import re
 import pytest
 from pyramid.threadlocal import get_current_registry
 
-from xueji_site import content
+from xueji_site.kernel import content
 from .conftest import Browser, add_user, build_tree, open_site, resolve, student_values, valid_id
 
 SCHOOL = "/110000/110105/2111000001/"

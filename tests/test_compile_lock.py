@@ -9,7 +9,7 @@ import pytest
 from chameleon import PageTemplate
 from chameleon.template import BaseTemplate
 
-from xueji_site import compile_lock
+from xueji_site.kernel import compile_lock
 
 
 def test_template_compilation_is_serialised(app):

@@ -6,9 +6,11 @@ import pytest
 import transaction
 from pyramid.threadlocal import get_current_registry
 
-from xueji_site import content, crypto, evolve, idnumbers, security
-from xueji_site.folder import Container, NameError_
-from xueji_site.resources import Bureau, School, SchoolClass, Student, school_year
+from xueji_site.kernel import content, crypto, evolve, security
+from xueji_site.standards import idnumbers
+from xueji_site.kernel.folder import Container, NameError_
+from xueji_site.tree.nodes import Bureau, School, SchoolClass, school_year
+from xueji_site.record.models import Student
 from .conftest import add_user, build_tree, open_site
 
 

@@ -3,7 +3,8 @@ import datetime
 
 from pyramid.threadlocal import get_current_registry
 
-from xueji_site import content, duplicates
+from xueji_site.kernel import content
+from xueji_site.record import duplicates
 from .conftest import Browser, RECORD_FORM, add_user, build_tree, open_site, resolve
 
 

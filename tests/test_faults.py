@@ -9,9 +9,10 @@ import subprocess
 import pytest
 from pyramid.threadlocal import get_current_registry
 
-from xueji_site.site import ROOT_KEY
+from xueji_site.kernel.root import ROOT_KEY
 from . import fault_helpers
 from .conftest import Browser, add_user, base_settings, build_tree, open_site
+from xueji_site.kernel.root import database
 
 SCHOOL = "/110000/110105/2111000001/"
 
@@ -105,7 +106,7 @@ def test_disk_full_is_refused_before_writing_and_the_site_recovers(small_disk, k
             assert site["110000"]["110105"]["2111000001"].address == ""
         assert _edit_address(browser, "杭州市西湖区1号").status_int == 303
     finally:
-        app.registry._zodb_databases[""].close()
+        database(app.registry).close()
     assert _reopened_address(small_disk / "Data.fs") == ("杭州市西湖区1号", 0)
 
 
@@ -132,7 +133,7 @@ def test_unguarded_enospc_damages_filestorage(small_disk, key_file):
             assert site["110000"]["110105"]["2111000001"].address != failed
         assert _edit_address(browser, "杭州市西湖区1号").status_int == 303
     finally:
-        app.registry._zodb_databases[""].close()
+        database(app.registry).close()
     try:
         reopened = _reopened_address(small_disk / "Data.fs")
     except UnicodeDecodeError:

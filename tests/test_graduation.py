@@ -6,7 +6,9 @@ from pyramid.threadlocal import get_current_registry
 from pyramid.traversal import resource_path
 from stdnum.cn import ric
 
-from xueji_site import certificates, content, graduation, verification, workflow
+from xueji_site.graduates import certificates, graduation, verification
+from xueji_site.kernel import content
+from xueji_site.status import changes as workflow
 from .conftest import Browser, add_user, build_tree, open_site, resolve, student_values
 
 

@@ -5,7 +5,7 @@ import re
 import pytest
 import webtest
 
-from xueji_site import catalogs
+from xueji_site.scripts import catalogs
 
 from .conftest import Browser, add_user, open_site
 
@@ -15,7 +15,7 @@ from .conftest import Browser, add_user, open_site
 
 def test_catalogues_cover_every_string_in_the_code():
     """A new _("...") or i18n:translate without zh_Hant and en translations fails here.
-    Fix with `python -m xueji_site.catalogs update`, translate, update again."""
+    Fix with `python -m xueji_site.scripts.catalogs update`, translate, update again."""
     problems = catalogs.check()
     assert not problems, "\n".join(problems)
 
@@ -77,7 +77,7 @@ def test_interpolation_inside_translate_is_reported():
 
 def test_python_extraction():
     source = '''
-from xueji_site.i18n import _
+from xueji_site.kernel.i18n import _
 A = _("学校名称")
 B = _("已添加：${title}", mapping={"title": "x"})
 TABLE = tuple((c, _(n)) for c, n in (("01", "汉族"), ("02", "蒙古族")))

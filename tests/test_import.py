@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from pyramid.threadlocal import get_current_registry
 from pyramid.traversal import resource_path
 
-from xueji_site import spreadsheets
+from xueji_site.kernel import spreadsheets
 
 from .conftest import add_user, build_tree, open_site, resolve
 from .import_helpers import csv_bytes, pupils, titles, xlsx_bytes

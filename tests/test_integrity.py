@@ -14,10 +14,12 @@ import pytest
 from pyramid.threadlocal import get_current_registry
 from pyramid.traversal import resource_path
 
-from xueji_site import archive, content, evolve, graduation, integrity
+from xueji_site.graduates import archive, graduation
+from xueji_site.kernel import content, evolve, integrity
 from xueji_site.scripts import common, verify_records
 
 from .conftest import add_user, base_settings, build_tree, open_site, resolve, student_form, student_values, valid_id
+from xueji_site.kernel.root import database, databases
 
 NAME, FORGED = "欧阳娜娜", "司马相如"            # equal length in UTF-8: the pickle stays well-formed
 GRADUATE, GRADUATE_FORGED = "王芳", "赵敏"
@@ -115,7 +117,7 @@ def test_swapped_records_are_misplaced(app, key_file):
                                 get_current_registry())
         first = nodes["pupil_a"]
         klass.data[first.__name__], klass.data[second.__name__] = second, first  # written around the app
-    env = common.Env(app, app.registry, app.registry._zodb_databases[""], dict(app.registry.settings))
+    env = common.Env(app, app.registry, database(app.registry), dict(app.registry.settings))
     out = io.StringIO()
     counts = verify_records.verify(env, "/", out)
     assert counts == {"ok": 1, "misplaced": 2}
@@ -151,7 +153,7 @@ def stored(tmp_path, key_file):
             pupil, record = resolve(site, resource_path(pupil)), resolve_record(site, resource_path(record))
             found = {"pupil": (resource_path(pupil), pupil._p_oid), "record": (resource_path(record), record._p_oid)}
     finally:
-        for db in app.registry._zodb_databases.values():
+        for db in databases(app.registry).values():
             db.close()
     _write_ini(directory, key_file)
     return directory, found
@@ -260,7 +262,7 @@ def _set_generation(directory, generation):
     import ZODB
     import transaction
     from ZODB.FileStorage import FileStorage
-    from xueji_site.site import ROOT_KEY
+    from xueji_site.kernel.root import ROOT_KEY
     db = ZODB.DB(FileStorage(str(directory / "Data.fs")))
     try:
         with transaction.manager:
@@ -333,7 +335,7 @@ def test_a_tampered_graduate_is_flagged_on_its_page_and_gets_no_code(app):
     browser.login("registrar")
     page = browser.get(path + "/graduate")
     assert page.html.find(id="integrity-warning") is None
-    db = app.registry._zodb_databases[""]
+    db = database(app.registry)
     rewrite_stored(db.storage, oid, lambda state: state.update(name="李亮"))  # written around the app
     db._mvcc_storage.invalidate(db.storage.lastTransaction(), [oid])  # as a storage server would tell it
     page = browser.get(path + "/graduate")

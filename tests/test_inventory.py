@@ -4,7 +4,7 @@ import pytest
 from pyramid.threadlocal import get_current_registry
 from pyramid.traversal import resource_path
 
-from xueji_site import inventory
+from xueji_site.kernel import inventory
 from xueji_site.schemas.family import family_schema
 from xueji_site.schemas.student import student_schema
 

@@ -8,7 +8,7 @@ import pytest
 from pyramid.threadlocal import get_current_registry
 from stdnum.cn import ric
 
-from xueji_site import content
+from xueji_site.kernel import content
 from .conftest import add_user, build_tree, open_site, student_values
 
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章云苏潘葛奚范彭郎鲁韦昌马苗凤花方俞任袁柳"
@@ -56,7 +56,7 @@ def test_pages_and_sorting(browser, crowded):
 
 def _approved(app, path, rows, count):
     """``count`` approvals for the registrar's export of ``path``'s pupils, decided by its principal."""
-    from xueji_site import approvals
+    from xueji_site.exports import approvals
     from .conftest import resolve
     with open_site(app) as site:
         node = resolve(site, path)

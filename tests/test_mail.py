@@ -9,8 +9,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from pyramid.threadlocal import get_current_registry
 
-from xueji_site import crypto
+from xueji_site.kernel import crypto
 from .conftest import Browser, add_user, base_settings, build_tree, open_site
+from xueji_site.kernel.root import databases
 
 
 class Inbox:
@@ -63,7 +64,7 @@ def mail_app(key_file, smtp):
     inbox, port = smtp
     app = main({}, **dict(base_settings(key_file), **_mail_settings(port)))
     yield app, inbox
-    for db in app.registry._zodb_databases.values():
+    for db in databases(app.registry).values():
         db.close()
 
 
@@ -106,7 +107,8 @@ def test_next_approvers_are_mailed_after_commit(mail_app):
 
 
 def test_remind_script_mails_overdue_approvers_once_a_day(tmp_path, smtp, key_file):
-    from xueji_site import main, workflow
+    from xueji_site import main
+    from xueji_site.status import changes as workflow
     from xueji_site.scripts import remind
     inbox, port = smtp
     var = tmp_path / "var"
@@ -125,7 +127,7 @@ def test_remind_script_mails_overdue_approvers_once_a_day(tmp_path, smtp, key_fi
             change.step_started -= 30 * 86400
             workflow.reindex(n["pupil_a"])
     finally:
-        for db in app.registry._zodb_databases.values():
+        for db in databases(app.registry).values():
             db.close()
     ini = configparser.ConfigParser(interpolation=None)
     ini["app:main"] = dict(settings, use="egg:xueji")

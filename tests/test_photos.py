@@ -5,7 +5,7 @@ import re
 from PIL import Image
 from pyramid.threadlocal import get_current_registry
 
-from xueji_site import photos
+from xueji_site.record import photos
 from .conftest import Browser, add_user, build_tree, open_site, resolve
 
 

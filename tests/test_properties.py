@@ -11,7 +11,7 @@ from pyramid.request import Request
 from pyramid.scripting import prepare
 from pyramid.threadlocal import get_current_registry
 
-from xueji_site import content
+from xueji_site.kernel import content
 from xueji_site.schemas.accounts import (GrantSchema, LoginSchema, TotpSchema, change_password_schema,
                                          password_problems)
 from .conftest import add_user, build_tree, open_site

@@ -21,10 +21,13 @@ from BTrees.OOBTree import OOBTree
 from pyramid.threadlocal import get_current_registry
 from pyramid.traversal import resource_path
 
-from xueji_site import apitokens, catalog, content, crypto, duplicates, security, verification
+from xueji_site.kernel import apitokens, catalog, content, crypto, security
+from xueji_site.record import duplicates
+from xueji_site.graduates import verification
 
 from .conftest import Browser, add_user, base_settings, build_tree, open_site, resolve, student_values, valid_id
 from .import_helpers import csv_bytes, pupils
+from xueji_site.kernel.root import databases
 
 NAME = "慕容雪莲"
 ID_NUMBER = valid_id("11010520170503004")      # 2017-05-03, female
@@ -160,7 +163,7 @@ def test_deleted_pupil_and_released_credentials_are_gone_after_xueji_pack(tmp_pa
         pupil_path, released = populate(app)
         release(app, pupil_path)
     finally:
-        for db in app.registry._zodb_databases.values():
+        for db in databases(app.registry).values():
             db.close()
     ini = write_ini(tmp_path, key_file, uri, **{"xueji.upload_dir": str(uploads)})
     abandoned, fresh = uploads / "abandoned.data", uploads / "fresh.data"
@@ -196,7 +199,7 @@ def test_deleted_pupil_and_released_credentials_are_gone_after_xueji_pack(tmp_pa
             assert site.principals.by_login_name("leaver") is None
             assert site.principals.by_login_name("guardian1").places == []
     finally:
-        for db in app.registry._zodb_databases.values():
+        for db in databases(app.registry).values():
             db.close()
 
 

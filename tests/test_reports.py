@@ -6,8 +6,9 @@ import openpyxl
 import pytest
 from pyramid.threadlocal import get_current_registry
 
-from xueji_site import content, reports
-from xueji_site.resources import school_year
+from xueji_site.kernel import content
+from xueji_site.search import reports
+from xueji_site.tree.nodes import school_year
 from .conftest import add_user, build_tree, open_site, resolve
 from .test_search import _pupil
 

@@ -12,9 +12,9 @@ import pytest
 import ZODB
 import ZODB.FileStorage
 
-from xueji_site import crypto, security
-from xueji_site.idnumbers import birth_date_of, gender_of, validate_resident_id
-from xueji_site.site import ROOT_KEY
+from xueji_site.kernel import crypto, security
+from xueji_site.standards.idnumbers import birth_date_of, gender_of, validate_resident_id
+from xueji_site.kernel.root import ROOT_KEY
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "Script-Test-Pass-42"
@@ -315,7 +315,7 @@ def demo_logins(site):
 def test_demo_places_are_valid_for_every_birth_year_it_draws():
     """Each county code must be valid in GB/T 2260 (as stdnum knows it) for the births drawn."""
     import random
-    from xueji_site import divisions
+    from xueji_site.standards import divisions
     from xueji_site.scripts import demo
     rng = random.Random(0)
     year = int(SCHOOL_YEAR)
@@ -335,8 +335,8 @@ def test_demo_records_pass_the_record_schema(demo_site):
     """Every demo pupil, serialised and read back through the form's own schema, is valid:
     the demo holds complete, consistent records (not just valid ID numbers)."""
     import colander
-    from xueji_site import content
-    from xueji_site import types  # noqa: F401  (registers the content types)
+    from xueji_site.kernel import content
+    from xueji_site import registrations as types  # noqa: F401  (registers the content types)
     directory, _, _ = demo_site
     with opened(directory) as site:
         problems = []

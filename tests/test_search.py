@@ -9,8 +9,9 @@ import pytest
 from pyramid.threadlocal import get_current_registry
 from stdnum.cn import ric
 
-from xueji_site import catalog, content, evolve, search
-from xueji_site.resources import school_year
+from xueji_site.kernel import catalog, content, evolve
+from xueji_site.search import query as search
+from xueji_site.tree.nodes import school_year
 from .conftest import add_user, build_tree, open_site, resolve, student_values
 
 SCHOOL_A = "/110000/110105/2111000001/"

@@ -5,7 +5,7 @@ import pytest
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.threadlocal import get_current_registry
 
-from xueji_site import content, permissions as P, security
+from xueji_site.kernel import content, permissions as P, security
 from .conftest import add_user, build_tree, open_site, resolve
 
 # Views that anyone may reach, by (context class name or route, view name).
@@ -198,7 +198,7 @@ def test_registrar_of_school_a_reaches_nothing_of_school_b(app, browser, tree):
 
 def test_listing_is_scoped_by_catalog(app, tree):
     """Even a raw catalog listing of a parent shows only what the user may view."""
-    from xueji_site import catalog
+    from xueji_site.kernel import catalog
     with open_site(app) as site:
         teacher = add_user(site, "t-a", "teacher", at=resolve(site, tree["class_a"]))
         total, rows = catalog.children(site, teacher, resolve(site, tree["school_a"]))

@@ -6,7 +6,7 @@ import io
 import openpyxl
 import pytest
 
-from xueji_site import crypto
+from xueji_site.kernel import crypto
 from xueji_site.scripts import demo, init, reindex, stats
 from .test_scripts import opened, password_file, write_ini
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from xueji_site import transport
+from xueji_site.kernel import transport
 
 from .conftest import base_settings
 

@@ -7,8 +7,9 @@ import webtest
 from pyramid.threadlocal import get_current_registry
 from pyramid.traversal import resource_path
 
-from xueji_site import graduation, verification
+from xueji_site.graduates import graduation, verification
 from .conftest import Browser, add_user, build_tree, open_site, resolve
+from xueji_site.kernel.root import databases
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ def test_guardian_issues_a_code_with_qr_and_report(app, graduate):
 
 def test_lookup_audit_writer_thread_batches_entries(app, graduate):
     """The production path: entries queued, written by the writer thread, which then ends."""
-    from xueji_site.lookup_audit import buffer_for
+    from xueji_site.kernel.lookup_audit import buffer_for
     entries = buffer_for(app.registry)
     entries.interval = 0.05
     client = _anon(app, "10.0.0.7")
@@ -118,7 +119,7 @@ def test_lookup_audit_writer_thread_batches_entries(app, graduate):
 
 
 def test_address_limiter_slides():
-    from xueji_site.ratelimit import AddressLimiter
+    from xueji_site.kernel.ratelimit import AddressLimiter
     limiter = AddressLimiter(3, 60)
     assert [limiter.hit("a", now=600.0 + i) for i in range(4)][:3] == [0, 0, 0]
     assert limiter.hit("a", now=610.0) == 50 and limiter.hit("b", now=610.0) == 0
@@ -134,12 +135,12 @@ def captcha_app(key_file):
     wsgi = main({}, **dict(base_settings(key_file), **{"xueji.verify_captcha_after": "3",
                                                       "xueji.lookup_audit_interval": "0"}))
     yield wsgi
-    for db in wsgi.registry._zodb_databases.values():
+    for db in databases(wsgi.registry).values():
         db.close()
 
 
 def test_picture_challenge_after_a_few_look_ups_one_guess_each(captcha_app):
-    from xueji_site import captchas
+    from xueji_site.kernel import captchas
     with open_site(captcha_app) as site:
         n = build_tree(site, get_current_registry())
         [(_pupil, number)] = graduation.graduate(n["school_a"], 2024)
@@ -169,7 +170,7 @@ def test_picture_challenge_after_a_few_look_ups_one_guess_each(captcha_app):
 
 
 def test_picture_challenge_on_the_form(captcha_app):
-    from xueji_site import captchas
+    from xueji_site.kernel import captchas
     with open_site(captcha_app) as site:
         n = build_tree(site, get_current_registry())
         [(_pupil, number)] = graduation.graduate(n["school_a"], 2024)
@@ -189,7 +190,7 @@ def test_picture_challenge_on_the_form(captcha_app):
 def test_an_index_entry_changed_in_storage_is_not_confirmed(app, graduate):
     """D3: an entry edited without the key (a better school, another outcome) answers
     like a miss, and the look-up's audit entry says why."""
-    from xueji_site import evolve
+    from xueji_site.kernel import evolve
     client = _anon(app, "10.0.0.11")
     ask = {"number": graduate["number"], "name": "李明"}
     assert client.get("/verify.json", ask).json["valid"] is True

@@ -7,7 +7,8 @@ import pytest
 from pyramid.threadlocal import get_current_registry
 from pyramid.traversal import resource_path
 
-from xueji_site import content, workflow
+from xueji_site.kernel import content
+from xueji_site.status import changes as workflow
 from .conftest import Browser, add_user, build_tree, open_site, resolve, student_values, valid_id
 
 
@@ -279,7 +280,7 @@ def test_two_approvers_at_once_exactly_one_wins(app, world, monkeypatch):
 
 
 def test_status_changes_are_counted_by_type_and_period(app, world):
-    from xueji_site import reports
+    from xueji_site.search import reports
     pupil = docid(app, world["pupil_a"])
     _start(client(app, "reg_a"), world["pupil_a"], "suspend", "因病休学").follow()
     decide(client(app, "head_a"), world["school_a"], pupil)

@@ -8,10 +8,10 @@ import itertools
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from xueji_site import audit, permissions as P, security
-from xueji_site.i18n import _
-from xueji_site.resources import Site
-from xueji_site.users import new_one_time_password
+from xueji_site.kernel import audit, permissions as P, security
+from xueji_site.kernel.i18n import _
+from xueji_site.kernel.nodes import Site
+from xueji_site.kernel.users import new_one_time_password
 
 PAGE = 50
 

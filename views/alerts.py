@@ -3,9 +3,9 @@ import datetime
 
 from pyramid.view import view_config
 
-from xueji_site import alerts, audit, permissions as P
-from xueji_site.i18n import _
-from xueji_site.resources import Site
+from xueji_site.kernel import alerts, audit, permissions as P
+from xueji_site.kernel.i18n import _
+from xueji_site.kernel.nodes import Site
 from .tables import download
 
 HEADER = (_("告警时间"), _("用户"), _("规则"), _("说明"), _("窗口起点"))

@@ -23,10 +23,12 @@ from pyramid.httpexceptions import HTTPException
 from pyramid.traversal import resource_path
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config, view_config
 
-from xueji_site import audit, catalog, content, importing, permissions as P
-from xueji_site.i18n import _
-from xueji_site.idnumbers import mask_field
-from xueji_site.resources import SchoolClass, Student
+from xueji_site.kernel import audit, catalog, content, permissions as P
+from xueji_site.imports import importing
+from xueji_site.kernel.i18n import _
+from xueji_site.standards.idnumbers import mask_field
+from xueji_site.tree.nodes import SchoolClass
+from xueji_site.record.models import Student
 
 log = logging.getLogger(__name__)
 ROUTE = "api"
@@ -175,7 +177,7 @@ def get_student(context, request):
 @view_config(route_name=ROUTE, context=Student, name="", request_method="PATCH",
              permission=P.EDIT, renderer="json")
 def patch_student(context, request):
-    from xueji_site import review
+    from xueji_site.record import review
     schema = _schema(request, context, adding=False)
     body = _body(request)
     reason = str(body.pop("review_reason", "") or "")[:500]

@@ -19,9 +19,12 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
 from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
-from xueji_site import approvals, audit, codes, permissions as P, security
-from xueji_site.i18n import _
-from xueji_site.resources import Bureau, School, SchoolClass, Site
+from xueji_site.exports import approvals
+from xueji_site.kernel import audit, permissions as P, security
+from xueji_site.standards import codes
+from xueji_site.kernel.i18n import _
+from xueji_site.tree.nodes import Bureau, School, SchoolClass
+from xueji_site.kernel.nodes import Site
 from xueji_site.schemas.approvals import decision_schema, export_request_schema
 
 Clearance = namedtuple("Clearance", "refusal detail")  # a 403 response, or the export's audit details

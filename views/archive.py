@@ -13,11 +13,13 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.traversal import ResourceTreeTraverser
 from pyramid.view import view_config
 
-from xueji_site import (archive, audit, certificates, destinations, graduation, integrity, permissions as P,
-                        verification, workflow)
-from xueji_site.archive import Archive, ArchivedGraduate, ArchiveYear
-from xueji_site.i18n import _
-from xueji_site.resources import Site, Student
+from xueji_site.graduates import archive, certificates, destinations, graduation, verification
+from xueji_site.kernel import audit, integrity, permissions as P
+from xueji_site.status import changes as workflow
+from xueji_site.graduates.archive import Archive, ArchivedGraduate, ArchiveYear
+from xueji_site.kernel.i18n import _
+from xueji_site.kernel.nodes import Site
+from xueji_site.record.models import Student
 
 from .errors import refused_page
 

@@ -3,9 +3,9 @@ import datetime
 
 from pyramid.view import view_config
 
-from xueji_site import audit, permissions as P
-from xueji_site.i18n import _
-from xueji_site.resources import Site
+from xueji_site.kernel import audit, permissions as P
+from xueji_site.kernel.i18n import _
+from xueji_site.kernel.nodes import Site
 from . import reauth
 from .tables import download
 

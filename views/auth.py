@@ -15,13 +15,13 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
-from xueji_site import audit, permissions as P
-from xueji_site.i18n import _
-from xueji_site.policy import password_is_stale
-from xueji_site import ratelimit
-from xueji_site.resources import Site
+from xueji_site.kernel import audit, permissions as P
+from xueji_site.kernel.i18n import _
+from xueji_site.kernel.policy import password_is_stale
+from xueji_site.kernel import ratelimit
+from xueji_site.kernel.nodes import Site
 from xueji_site.schemas.accounts import LoginSchema, change_password_schema
-from xueji_site.users import check_password, dummy_check
+from xueji_site.kernel.users import check_password, dummy_check
 
 MAX_FAILURES = 5
 LOCK_SECONDS = 30 * 60

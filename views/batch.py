@@ -5,9 +5,10 @@ import deform
 from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 from pyramid.view import view_config
 
-from xueji_site import audit, batch, content, permissions as P, review
-from xueji_site.i18n import _
-from xueji_site.resources import School, SchoolClass
+from xueji_site.kernel import audit, content, permissions as P
+from xueji_site.record import batch, review
+from xueji_site.kernel.i18n import _
+from xueji_site.tree.nodes import School, SchoolClass
 from xueji_site.schemas.base import FormSchema
 
 

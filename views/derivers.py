@@ -11,7 +11,7 @@ Static assets stay reachable so that those pages render styled.
 """
 from pyramid.httpexceptions import HTTPSeeOther
 
-from xueji_site.policy import needs_second_factor, password_is_stale
+from xueji_site.kernel.policy import needs_second_factor, password_is_stale
 
 
 def _is_static(request):

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 from pyramid.events import NewRequest, subscriber
 from pyramid.view import exception_view_config
 
-from xueji_site.i18n import _
+from xueji_site.kernel.i18n import _
 
 DEFAULT_MIN_FREE = 256 * 1024 * 1024
 

@@ -2,9 +2,10 @@
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
-from xueji_site import audit, duplicates, permissions as P
-from xueji_site.i18n import _
-from xueji_site.resources import Bureau, School
+from xueji_site.kernel import audit, permissions as P
+from xueji_site.record import duplicates
+from xueji_site.kernel.i18n import _
+from xueji_site.tree.nodes import Bureau, School
 
 
 @view_config(context=School, name="duplicates", permission=P.EDIT, renderer="templates/duplicates.pt")

@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover
     class UnableToAcquireCommitLockError(Exception):
         """Stands in when RelStorage is not installed: never raised."""
 
-from xueji_site.i18n import _
+from xueji_site.kernel.i18n import _
 
 log = logging.getLogger(__name__)
 RETRY_BACKOFF = 0.01  # seconds; the first retry waits up to 20 ms, the second up to 40 ms

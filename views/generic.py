@@ -6,11 +6,14 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
 from pyramid.traversal import resource_path
 from pyramid.view import view_config
 
-from xueji_site import approvals, audit, catalog, codes, content, integrity, permissions as P
-from xueji_site.folder import Container, NameError_
-from xueji_site.i18n import _
-from xueji_site.idnumbers import mask_field
-from xueji_site.resources import FamilyMember, Node, Site, Student
+from xueji_site.exports import approvals
+from xueji_site.kernel import audit, catalog, content, integrity, permissions as P
+from xueji_site.standards import codes
+from xueji_site.kernel.folder import Container, NameError_
+from xueji_site.kernel.i18n import _
+from xueji_site.standards.idnumbers import mask_field
+from xueji_site.record.models import FamilyMember, Student
+from xueji_site.kernel.nodes import Node, Site
 from xueji_site.schemas.student import without_sensitive
 from . import approvals as approval_views, reauth
 from .tables import cell, download
@@ -218,7 +221,7 @@ def member_record(context, request):
 
 def _history_rows(context, request):
     import datetime
-    from xueji_site import history
+    from xueji_site.kernel import history
     t = request.localizer.translate
     ct = content.type_of(context)
     schema = _bound_schema(request, context, ct, adding=False)
@@ -237,7 +240,7 @@ HISTORY_KINDS = {"photo-changed": _("更换照片"), "photo-removed": _("删除�
 
 
 def _pending(context, request):
-    from xueji_site import review
+    from xueji_site.record import review
     change = context.pending_change
     if change is None:
         return None
@@ -265,7 +268,7 @@ def _pending(context, request):
 def review_action(context, request):
     """Approve, reject or withdraw the pending key-field change."""
     from pyramid.httpexceptions import HTTPForbidden
-    from xueji_site import review
+    from xueji_site.record import review
     t = request.localizer.translate
     change = context.pending_change
     action = request.POST.get("action")
@@ -359,7 +362,7 @@ def edit(context, request):
 
 def _save(context, request, ct, appstruct):
     """Apply direct changes now; changes to review fields become a change request."""
-    from xueji_site import review
+    from xueji_site.record import review
     t = request.localizer.translate
     reason = appstruct.pop("review_reason", "")
     direct, reviewed = review.split_changes(context, appstruct, ct.review_fields)

@@ -5,9 +5,11 @@ import datetime
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
-from xueji_site import audit, graduation, permissions as P, workflow
-from xueji_site.i18n import _
-from xueji_site.resources import Bureau, School
+from xueji_site.kernel import audit, permissions as P
+from xueji_site.graduates import graduation
+from xueji_site.status import changes as workflow
+from xueji_site.kernel.i18n import _
+from xueji_site.tree.nodes import Bureau, School
 
 
 def _outcome_choices(request, school):

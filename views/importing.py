@@ -24,11 +24,12 @@ from pyramid.response import Response
 from pyramid.traversal import resource_path
 from pyramid.view import view_config
 
-from xueji_site import audit, importing, permissions as P, spreadsheets
-from xueji_site.i18n import _
+from xueji_site.kernel import audit, permissions as P, spreadsheets
+from xueji_site.imports import importing
+from xueji_site.kernel.i18n import _
 from . import reauth
-from xueji_site.importfiles import Report, template
-from xueji_site.resources import School
+from xueji_site.imports.importfiles import Report, template
+from xueji_site.tree.nodes import School
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")

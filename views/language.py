@@ -3,8 +3,8 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from xueji_site.i18n import LOCALE_COOKIE, LOCALES
-from xueji_site.resources import Site
+from xueji_site.kernel.i18n import LOCALE_COOKIE, LOCALES
+from xueji_site.kernel.nodes import Site
 
 
 @view_config(context=Site, name="language", permission=NO_PERMISSION_REQUIRED, allow_stale_password=True)

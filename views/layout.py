@@ -7,8 +7,8 @@ from pyramid.events import BeforeRender, subscriber
 from pyramid.location import lineage
 from pyramid.threadlocal import get_current_request
 
-from xueji_site import content, permissions as P
-from xueji_site.i18n import LOCALE_LABELS, LOCALES, _, negotiate_locale
+from xueji_site.kernel import content, permissions as P
+from xueji_site.kernel.i18n import LOCALE_LABELS, LOCALES, _, negotiate_locale
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 
@@ -120,7 +120,7 @@ class Layout:
 
     def export_approvals(self):
         """The export approvals page (G3/G4), for approvers and for users with requests of their own."""
-        from xueji_site import approvals
+        from xueji_site.exports import approvals
         site = getattr(self.request, "site", None)
         if self.user is None or site is None:
             return None

@@ -6,9 +6,10 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from xueji_site import audit, history, permissions as P, photos
-from xueji_site.i18n import _
-from xueji_site.resources import Student
+from xueji_site.kernel import audit, history, permissions as P
+from xueji_site.record import photos
+from xueji_site.kernel.i18n import _
+from xueji_site.record.models import Student
 
 PHOTO_ERRORS = {
     "too-large": _("照片文件不能超过 5 MB"),

@@ -7,9 +7,9 @@ evaluator can tell which notice was in force when.
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from xueji_site import inventory
-from xueji_site.i18n import _
-from xueji_site.resources import Site
+from xueji_site.kernel import inventory
+from xueji_site.kernel.i18n import _
+from xueji_site.kernel.nodes import Site
 
 VERSION = "1.1"  # 1.1: the table of fields, purposes, bases and retention; consent for optional extras
 EFFECTIVE = "2026-11-29"

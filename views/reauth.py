@@ -19,11 +19,11 @@ import deform
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from xueji_site import audit, permissions as P
-from xueji_site.i18n import _
-from xueji_site.resources import Site
+from xueji_site.kernel import audit, permissions as P
+from xueji_site.kernel.i18n import _
+from xueji_site.kernel.nodes import Site
 from xueji_site.schemas.base import FormSchema
-from xueji_site.users import check_password
+from xueji_site.kernel.users import check_password
 from . import auth
 from .totp import matching_step
 

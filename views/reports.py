@@ -1,5 +1,5 @@
 """Statistics pages: standard reports for any node, as table, SVG chart,
-xlsx/csv download and print view. Counting happens in xueji_site.reports.
+xlsx/csv download and print view. Counting happens in xueji_site.search.reports.
 
 At the root every logged-in user may open them (the counts cover only what
 they may see); below it the node's view permission is needed.
@@ -9,9 +9,10 @@ from pyramid.renderers import render_to_response
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from xueji_site import audit, permissions as P, reports
-from xueji_site.folder import Container
-from xueji_site.resources import Site
+from xueji_site.kernel import audit, permissions as P
+from xueji_site.search import reports
+from xueji_site.kernel.folder import Container
+from xueji_site.kernel.nodes import Site
 from .tables import download
 
 UNIT_TYPES = ("Site", "Bureau", "School")

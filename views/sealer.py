@@ -23,8 +23,9 @@ import transaction
 from pyramid.events import NewRequest, subscriber
 from ZODB.POSException import ConflictError
 
-from xueji_site import alerts, audit, audit_mirror
-from xueji_site.site import get_site
+from xueji_site.kernel import alerts, audit, audit_mirror
+from xueji_site.kernel.root import get_site
+from xueji_site.kernel.root import databases
 
 log = logging.getLogger(__name__)
 BATCH = 5000  # entries per run: a large import is sealed over a few runs
@@ -96,9 +97,9 @@ def _after_commit(db, interval, mirror, registry):
 def install_sealer(event):
     request = event.request
     interval = _interval(request.registry.settings)
-    databases = getattr(request.registry, "_zodb_databases", None)
-    if interval is None or not databases or getattr(request, "tm", None) is None:
+    found = databases(request.registry)
+    if interval is None or not found or getattr(request, "tm", None) is None:
         return
     txn = request.tm.get()
     mirror = (request.registry.settings.get("xueji.audit_mirror") or "").strip()
-    txn.addAfterCommitHook(_after_commit(databases[""], interval, mirror, request.registry))
+    txn.addAfterCommitHook(_after_commit(found[""], interval, mirror, request.registry))

@@ -10,10 +10,13 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.traversal import resource_path
 from pyramid.view import view_config
 
-from xueji_site import approvals, audit, codes, permissions as P, search
-from xueji_site.folder import Container
-from xueji_site.i18n import _
-from xueji_site.resources import Site
+from xueji_site.exports import approvals
+from xueji_site.kernel import audit, permissions as P
+from xueji_site.standards import codes
+from xueji_site.search import query as search
+from xueji_site.kernel.folder import Container
+from xueji_site.kernel.i18n import _
+from xueji_site.kernel.nodes import Site
 from . import approvals as approval_views, reauth
 from .tables import cell, download
 

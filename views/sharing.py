@@ -9,11 +9,11 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.location import lineage
 from pyramid.view import view_config
 
-from xueji_site import permissions as P, security
-from xueji_site.i18n import _
-from xueji_site.resources import Node
+from xueji_site.kernel import permissions as P, security
+from xueji_site.kernel.i18n import _
+from xueji_site.kernel.nodes import Node
 from xueji_site.schemas.accounts import GrantSchema
-from xueji_site.users import new_one_time_password
+from xueji_site.kernel.users import new_one_time_password
 from . import reauth
 
 

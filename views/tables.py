@@ -9,7 +9,7 @@ import io
 
 from openpyxl import Workbook
 
-from xueji_site.spreadsheets import discard_temporary_files
+from xueji_site.kernel.spreadsheets import discard_temporary_files
 from pyramid.response import Response
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

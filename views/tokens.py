@@ -2,9 +2,9 @@
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from xueji_site import apitokens, audit, permissions as P
-from xueji_site.i18n import _
-from xueji_site.resources import Site
+from xueji_site.kernel import apitokens, audit, permissions as P
+from xueji_site.kernel.i18n import _
+from xueji_site.kernel.nodes import Site
 
 
 def _rows(user):

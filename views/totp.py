@@ -21,9 +21,9 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED, remember
 from pyramid.view import view_config
 
-from xueji_site import audit, permissions as P
-from xueji_site.i18n import _
-from xueji_site.resources import Site
+from xueji_site.kernel import audit, permissions as P
+from xueji_site.kernel.i18n import _
+from xueji_site.kernel.nodes import Site
 from xueji_site.schemas.accounts import TotpSchema
 from . import auth
 

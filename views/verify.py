@@ -21,11 +21,13 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from xueji_site import audit, captchas, certificates, lookup_audit, verification, workflow
-from xueji_site.i18n import _
-from xueji_site import ratelimit
-from xueji_site.ratelimit import AddressLimiter
-from xueji_site.resources import Site
+from xueji_site.kernel import audit, captchas, lookup_audit
+from xueji_site.graduates import certificates, verification
+from xueji_site.status import changes as workflow
+from xueji_site.kernel.i18n import _
+from xueji_site.kernel import ratelimit
+from xueji_site.kernel.ratelimit import AddressLimiter
+from xueji_site.kernel.nodes import Site
 
 CAPTCHA_AFTER = 10  # look-ups per address per hour before a picture challenge
 

@@ -11,11 +11,13 @@ from pyramid_mailer import get_mailer
 
 from pyramid.response import Response
 
-from xueji_site import attachments, audit, mail, permissions as P, workflow
-from xueji_site.crypto import keyring
-from xueji_site.i18n import _
-from xueji_site.idnumbers import normalise
-from xueji_site.resources import Bureau, School, Student
+from xueji_site.kernel import attachments, audit, mail, permissions as P
+from xueji_site.status import changes as workflow
+from xueji_site.kernel.crypto import keyring
+from xueji_site.kernel.i18n import _
+from xueji_site.standards.idnumbers import normalise
+from xueji_site.tree.nodes import Bureau, School
+from xueji_site.record.models import Student
 
 LOCAL_KINDS = [k for k in workflow.TYPES if k != "transfer"]
 GUARDIAN_KINDS = ["transfer", "suspend", "resume"]  # what a guardian may ask for online
@@ -139,7 +141,7 @@ def transfer_in(context, request):
 
 
 def _school_by_code(request, code):
-    from xueji_site.catalog import find_by_code
+    from xueji_site.kernel.catalog import find_by_code
     found = find_by_code(request, normalise(code)) if code.strip() else None
     return found if getattr(found, "content_type", None) == "School" else None
 

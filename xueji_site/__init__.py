@@ -11,10 +11,11 @@ from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 from pyramid_zodbconn import get_connection
 
-from . import compile_lock, crypto, permissions, transport, users
-from .i18n import negotiate_locale
-from .policy import SecurityPolicy, csrf_applies, request_site, request_user
-from .site import ensure_site, get_site
+from xueji_site.kernel import compile_lock, crypto, permissions, transport, users
+from xueji_site.kernel.i18n import negotiate_locale
+from xueji_site.kernel.policy import SecurityPolicy, csrf_applies, request_site, request_user
+from xueji_site.kernel.root import ensure_site, get_site
+from xueji_site.kernel.root import database
 
 
 def root_factory(request):
@@ -66,12 +67,12 @@ def configure(settings):
     config.add_translation_dirs("colander:locale", "deform:locale", "xueji_site:locale")
     config.add_request_method(request_site, "site", reify=True)
     config.add_request_method(request_user, "user", reify=True)
-    config.include("xueji_site.catalog")
-    config.include("xueji_site.security")
-    config.include("xueji_site.audit")
-    config.include("xueji_site.history")
-    config.include("xueji_site.duplicates")
-    config.include("xueji_site.mail")
+    config.include("xueji_site.kernel.catalog")
+    config.include("xueji_site.kernel.security")
+    config.include("xueji_site.kernel.audit")
+    config.include("xueji_site.kernel.history")
+    config.include("xueji_site.record.duplicates")
+    config.include("xueji_site.kernel.mail")
     config.include("xueji_site.views")
     return config
 
@@ -79,8 +80,8 @@ def configure(settings):
 def main(global_config, **settings):
     here = global_config.get("here", os.getcwd()) if global_config else os.getcwd()
     settings.setdefault("here", here)
-    from . import types  # noqa: F401  (registers the content types)
+    from xueji_site import registrations as types  # noqa: F401  (registers the content types)
     config = configure(settings)
     app = config.make_wsgi_app()
-    ensure_site(app.registry._zodb_databases[""])
+    ensure_site(database(app.registry))
     return app

@@ -16,6 +16,7 @@ import urllib.request
 import pytest
 
 from ..conftest import add_user, base_settings, open_site
+from xueji_site.kernel.root import databases
 
 CHROMIUM = "/usr/bin/chromium"
 # Debian's chromium reaches for Google's hosts at start; these keep it on loopback.
@@ -69,7 +70,7 @@ def _create_database(settings, seed):
                 seed(site, app.registry)
     finally:
         manager.pop()
-        for db in app.registry._zodb_databases.values():
+        for db in databases(app.registry).values():
             db.close()
 
 

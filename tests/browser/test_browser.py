@@ -4,7 +4,7 @@ the generated forms, register a pupil, read the record; and a phone-width layout
 Screenshots land in test-artifacts/ at the repository root (git-ignored)."""
 import pytest
 
-from xueji_site import content
+from xueji_site.kernel import content
 
 from ..conftest import student_values
 from .conftest import login

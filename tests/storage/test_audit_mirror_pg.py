@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import pytest
 
 import xueji_site
-from xueji_site import audit, audit_mirror
+from xueji_site.kernel import audit, audit_mirror
 
 from ..conftest import Browser, add_user, base_settings, open_site
 from ..test_audit_mirror import _rebuild_chain
 from .conftest import HOST
+from xueji_site.kernel.root import database
 
 try:
     import psycopg2
@@ -120,7 +121,7 @@ def test_the_site_ships_to_the_table_and_never_twice(mirror_db, key_file):
             assert stored == [tuple(log.seals[head])]
         assert mirror_db.seqs() == list(range(1, head + 1))
     finally:
-        app.registry._zodb_databases[""].close()
+        database(app.registry).close()
 
 
 @pytest.mark.parametrize("statement", ["UPDATE xueji_audit_mirror SET digest = 'x' WHERE seq = 1",

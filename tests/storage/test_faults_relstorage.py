@@ -37,12 +37,13 @@ from ZODB.serialize import referencesf
 from ZODB.utils import u64
 
 import xueji_site
-from xueji_site.site import ROOT_KEY
+from xueji_site.kernel.root import ROOT_KEY
 
 from . import conftest
 from .. import fault_helpers
 from ..conftest import Browser, add_user, base_settings, build_tree, open_site
 from ..fault_helpers import assert_consistent, assert_each_row_once, run_import, stored
+from xueji_site.kernel.root import database, databases
 
 pytestmark = pytest.mark.storage
 
@@ -68,7 +69,7 @@ def pg_app(pg_server, pg_database, key_file):
     try:
         yield app
     finally:
-        for db in app.registry._zodb_databases.values():
+        for db in databases(app.registry).values():
             db.close()
 
 
@@ -282,8 +283,8 @@ def _post_to_a_view_raising(key_file, error):
     response and the retry attempts seen (no database needed: the retry and
     the error page are the app's, whatever the storage)."""
     from pyramid.security import NO_PERMISSION_REQUIRED
-    import xueji_site.types  # noqa: F401  (registers the content types, as main does)
-    from xueji_site.site import ensure_site
+    import xueji_site.registrations  # noqa: F401  (registers the content types, as main does)
+    from xueji_site.kernel.root import ensure_site
     attempts = []
 
     def raising(request):
@@ -296,10 +297,10 @@ def _post_to_a_view_raising(key_file, error):
                     permission=NO_PERMISSION_REQUIRED, require_csrf=False)
     app = config.make_wsgi_app()
     try:
-        ensure_site(app.registry._zodb_databases[""])
+        ensure_site(database(app.registry))
         return webtest.TestApp(app).post("/raising", status=503), attempts
     finally:
-        for db in app.registry._zodb_databases.values():
+        for db in databases(app.registry).values():
             db.close()
 
 
@@ -439,7 +440,7 @@ def test_full_tablespace_fails_cleanly_and_the_site_recovers(small_tablespace, p
             _admin(pg_server, "DROP TABLE filler", dbname)
             assert _edit_address(browser, "杭州市西湖区1号").status_int == 303
         finally:
-            for db in app.registry._zodb_databases.values():
+            for db in databases(app.registry).values():
                 db.close()
         open_db = _opener(pg_server, dbname)
         with open_db() as db:

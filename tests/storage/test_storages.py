@@ -12,10 +12,11 @@ from pyramid.traversal import find_resource, resource_path
 from ZODB.POSException import ConflictError
 
 import xueji_site
-from xueji_site import content, crypto
-from xueji_site.site import get_site
+from xueji_site.kernel import content, crypto
+from xueji_site.kernel.root import get_site
 
 from ..conftest import RECORD_FORM, Browser, add_user, base_settings, build_tree, open_site, student_values
+from xueji_site.kernel.root import database, databases
 
 pytestmark = pytest.mark.storage
 
@@ -31,14 +32,14 @@ def running_app(key_file, uri):
     try:
         yield app
     finally:
-        for db in app.registry._zodb_databases.values():
+        for db in databases(app.registry).values():
             db.close()
 
 
 @contextlib.contextmanager
 def two_connections(app):
     """Two connections to the app's database, each with its own transaction manager."""
-    db = app.registry._zodb_databases[""]
+    db = database(app.registry)
     opened = []
     try:
         for _ in range(2):

@@ -1,0 +1,67 @@
+"""Where the classes and functions that databases name have moved to.
+
+A ZODB record names its class by module and name, and a hypatia index names
+its discriminator the same way, so a module that moves would leave every
+existing database unreadable. Each database the application opens gets
+``class_factory`` as its ``classFactory``: a name found in these tables is
+looked up at its new place; any other name as it is. Objects written again
+are pickled under the new names, so the tables only ever grow.
+"""
+from ZODB.broken import find_global
+
+_OLD = "xueji_site."
+# A module that moved whole: old dotted name → new.
+MODULES = {_OLD + old: "xueji_site." + new for old, new in {
+    "folder": "kernel.folder", "events": "kernel.events", "content": "kernel.content",
+    "permissions": "kernel.permissions", "security": "kernel.security", "policy": "kernel.policy",
+    "catalog": "kernel.catalog", "audit": "kernel.audit", "audit_mirror": "kernel.audit_mirror",
+    "alerts": "kernel.alerts", "crypto": "kernel.crypto", "i18n": "kernel.i18n", "evolve": "kernel.evolve",
+    "site": "kernel.root", "history": "kernel.history", "inventory": "kernel.inventory",
+    "integrity": "kernel.integrity", "mail": "kernel.mail", "transport": "kernel.transport",
+    "compile_lock": "kernel.compile_lock", "ratelimit": "kernel.ratelimit", "users": "kernel.users",
+    "apitokens": "kernel.apitokens", "attachments": "kernel.attachments",
+    "spreadsheets": "kernel.spreadsheets", "lookup_audit": "kernel.lookup_audit", "captchas": "kernel.captchas",
+    "codes": "standards.codes", "divisions": "standards.divisions", "idnumbers": "standards.idnumbers",
+    "photos": "record.photos", "duplicates": "record.duplicates", "review": "record.review",
+    "batch": "record.batch", "workflow": "status.changes", "graduation": "graduates.graduation",
+    "certificates": "graduates.certificates", "verification": "graduates.verification",
+    "archive": "graduates.archive", "retention": "graduates.retention",
+    "destinations": "graduates.destinations", "search": "search.query", "reports": "search.reports",
+    "approvals": "exports.approvals", "importing": "imports.importing", "importfiles": "imports.importfiles",
+}.items()}
+# A module that was split: (old module, name) → new module.
+NAMES = {
+    (_OLD + "resources", "Node"): "xueji_site.kernel.nodes",
+    (_OLD + "resources", "Site"): "xueji_site.kernel.nodes",
+    (_OLD + "resources", "Bureau"): "xueji_site.tree.nodes",
+    (_OLD + "resources", "School"): "xueji_site.tree.nodes",
+    (_OLD + "resources", "SchoolClass"): "xueji_site.tree.nodes",
+    (_OLD + "resources", "Student"): "xueji_site.record.models",
+    (_OLD + "resources", "FamilyMember"): "xueji_site.record.models",
+}
+
+
+def new_place(module, name):
+    """(module, name) where an object pickled as ``module.name`` lives now."""
+    found = NAMES.get((module, name))
+    if found is not None:
+        return found, name
+    return MODULES.get(module, module), name
+
+
+def class_factory(connection, module, name):
+    """ZODB's ``DB.classFactory``, reading old names at their new places."""
+    return find_global(*new_place(module, name))
+
+
+def install(db):
+    """Make ``db`` read moved names. A connection keeps the factory it was made
+    with, and a new DB has already made one (to create the root), so the
+    connections in its pools get the factory too."""
+    db.classFactory = class_factory
+
+    def update(conn):
+        conn._reader._factory = class_factory
+
+    db._connectionMap(update)
+    return db
