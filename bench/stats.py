@@ -38,7 +38,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from xueji_site.kernel import catalog as cat, crypto  # noqa: E402
 from xueji_site.standards import codes
-from xueji_site.search import reports, query as search
+from xueji_site.search import indexes as search_indexes, reports, query as search
 from xueji_site.tree.nodes import Bureau, School, SchoolClass, school_year  # noqa: E402
 from xueji_site.record.models import Student
 from xueji_site.scripts.demo import _ETHNICITIES, chinese_name  # noqa: E402
@@ -141,7 +141,7 @@ def _pupil(rng, key, klass, docid, bulk, site, tokens):
     _node(klass, key, pupil, bulk, site, docid)
     for name in ("stage", "gender", "ethnicity", "status"):
         bulk.put(name, docid, getattr(cat, "disc_" + name)(pupil, None))
-    bulk.words("flags", docid, cat.student_flags(pupil))
+    bulk.words("flags", docid, search_indexes.student_flags(pupil))
     words = tokens.get(pupil.name)
     if words is None:
         words = tokens[pupil.name] = search.name_tokens(pupil.name)

@@ -64,3 +64,16 @@ def without(schema, *names):
         if name in schema:
             del schema[name]
     return schema
+
+
+# A field that means nothing without another goes with it (the ID's type with its number).
+COMPANIONS = {"id_number": ("id_type",)}
+
+
+def without_sensitive(schema, sensitive):
+    """The same schema minus ``sensitive`` (a registration's list) and their
+    companions, for editors who may not see them."""
+    names = set(sensitive)
+    for name in list(names):
+        names.update(COMPANIONS.get(name, ()))
+    return without(schema, *sorted(name for name in names if name in schema))

@@ -17,7 +17,8 @@ from xueji_site.standards.idnumbers import (
     IdError, birth_date_of, gender_of, normalise, registry_no_from_id,
     validate_registry_no, validate_resident_id,
 )
-from xueji_site.kernel.inventory import CONSENT_FIELD, CONSENT_FIELDS
+from xueji_site.kernel.inventory import CONSENT_FIELD
+from xueji_site.record.inventory import CONSENT_FIELDS
 
 from .base import FormSchema, Stripped, date_widget, deferred_select, one_of_table, without
 
@@ -174,7 +175,7 @@ def _identity_validator(node, kw):
 
 def _check_unique(request, context, adding, value, errors):
     """One person, one record: the ID number's keyed hash must be new."""
-    from xueji_site.kernel.catalog import find_student_by_hash
+    from xueji_site.record.indexes import find_student_by_hash
     from xueji_site.kernel.crypto import keyring
     me = None if adding else context
     for field, kind in (("id_number", "id"), ("registry_no", "registry")):
@@ -325,9 +326,3 @@ def student_schema(request, context, adding):
 
     return StudentRecord(validator=_identity_validator, preparer=_prepare)
 
-
-def without_sensitive(schema):
-    """The same schema minus the ID fields, for editors who may not see them."""
-    return without(schema, "id_type", "id_number", "registry_no", "current_address", "mailing_address",
-                   "home_address", "phone", "email", "health", "disability", "guardian_id_number",
-                   "guardian_phone")

@@ -79,7 +79,7 @@ def _school_code_validator(node, kw):
         if bureau_code and value[2:4] != bureau_code[:2]:
             raise colander.Invalid(
                 node, _("学校标识码第3–4位应为本省代码 ${province}", mapping={"province": bureau_code[:2]}))
-        from xueji_site.kernel.catalog import find_by_code
+        from xueji_site.tree.indexes import find_by_code
         if find_by_code(request, value) is not None:
             raise colander.Invalid(node, _("该学校标识码已被使用（学校标识码不可重复）"))
     return validate

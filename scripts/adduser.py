@@ -1,15 +1,17 @@
 """xueji-adduser: create an account if needed and grant it a role at a tree node."""
+from xueji_site import registrations
 from xueji_site.kernel import security
 from xueji_site.kernel.users import new_one_time_password
 
 from . import common
 
+ROLES = security.roles_of(registrations())  # name -> Role, as the features register them
+
 DESCRIPTION = """\
 Grant ROLE to LOGIN at the tree node PATH, creating the account if it does not exist.
 A new account must change its password at first login; without --password-file a
 one-time password is printed. Roles and the node types where they may be granted:
-""" + "\n".join("  %-17s at %s" % (role, ", ".join(types))
-                for role, (_label, _rank, types) in security.ROLES.items()) + """
+""" + "\n".join("  %-17s at %s" % (name, ", ".join(role.grantable_on)) for name, role in ROLES.items()) + """
 PATH is a tree path such as / (the site), /110000/110105 (a bureau),
 /110000/110105/2111000001 (a school) or /110000/110105/2111000001/2024-03 (a class)."""
 
@@ -18,7 +20,7 @@ def parse_args(argv):
     parser = common.make_parser("xueji-adduser", DESCRIPTION)
     parser.add_argument("login", metavar="LOGIN", help="the account's login name")
     parser.add_argument("--role", required=True, metavar="ROLE",
-                        help="one of: " + ", ".join(security.ROLES))
+                        help="one of: " + ", ".join(ROLES))
     parser.add_argument("--at", required=True, metavar="PATH", dest="path",
                         help="tree path of the node where the role is granted")
     parser.add_argument("--password-file", metavar="FILE",
@@ -29,13 +31,12 @@ def parse_args(argv):
 
 
 def check_role(role):
-    if role not in security.ROLES:
-        raise common.ScriptError("unknown role %r / 未知角色; choose one of: %s"
-                                 % (role, ", ".join(security.ROLES)))
+    if role not in ROLES:
+        raise common.ScriptError("unknown role %r / 未知角色; choose one of: %s" % (role, ", ".join(ROLES)))
 
 
 def check_grantable(role, node, path):
-    allowed = security.ROLES[role][2]
+    allowed = ROLES[role].grantable_on
     if node.content_type not in allowed:
         raise common.ScriptError(
             "role %s cannot be granted at %s, which is a %s; it may be granted at: %s "

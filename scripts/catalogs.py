@@ -384,7 +384,7 @@ def merge(template, old, locale):
 
 def _render_po(catalog, template=False):
     buf = io.BytesIO()
-    write_po(buf, catalog, width=0, sort_output=False, ignore_obsolete=False, include_lineno=True)
+    write_po(buf, catalog, width=0, sort_output=False, ignore_obsolete=False, include_lineno=False)
     return buf.getvalue()
 
 

@@ -29,7 +29,7 @@ import time
 from ZODB.FileStorage import FileStorage
 from ZODB.POSException import ConflictError
 
-from xueji_site.kernel import catalog
+from xueji_site.record import duplicates
 from xueji_site.graduates import verification
 
 from . import common
@@ -82,7 +82,7 @@ def release(env, attempts=5):
     for attempt in range(attempts):
         try:
             with common.site_transaction(env, "xueji-pack: release") as (_conn, site):
-                return (drop_detached_places(site), catalog.prune_released(site),
+                return (drop_detached_places(site), duplicates.prune_released(site),
                         verification.purge_expired_codes(site, limit=10**9))
         except ConflictError:
             if attempt == attempts - 1:

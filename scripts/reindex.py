@@ -7,6 +7,7 @@ reindexed. Commits every --batch documents; a progress bar goes to stderr.
 """
 import sys
 
+from pyramid.traversal import resource_path
 from tqdm import tqdm
 
 from xueji_site.kernel import catalog, evolve
@@ -27,7 +28,6 @@ def _docids(site, scope):
     if not scope:
         return list(site.docmap.keys())
     node = common.resolve_path(site, scope)
-    from pyramid.traversal import resource_path
     return list(site.catalog["ancestors"].applyEq(resource_path(node)))
 
 
@@ -36,7 +36,7 @@ def _main(argv):
     uri = common.config_uri(args.config)
     common.require_initialised(common.app_settings(uri))
     with common.open_app(uri) as env, common.site_transaction(env, "xueji-reindex") as (_conn, site):
-        catalog.add_search_indexes(site.catalog)
+        catalog.add_missing_indexes(site, env.registry)
         docids = _docids(site, args.scope)
         indexes = list(site.catalog.values())
         if not args.scope:

@@ -25,7 +25,7 @@ from pyramid.traversal import resource_path
 from tqdm import tqdm
 
 from xueji_site.kernel import integrity
-from xueji_site.graduates import verification
+from xueji_site.graduates import archive, verification
 from xueji_site.kernel.root import get_site
 
 from . import common
@@ -58,7 +58,7 @@ def verify(env, path, out=sys.stdout):
     try:
         node = common.resolve_path(get_site(conn), path)
         with tqdm(unit="record", file=sys.stderr, desc="verify", disable=None) as bar:
-            for record in integrity.records(node):
+            for record in archive.records(node):
                 problem = verdict(record)
                 counts[problem or integrity.OK] += 1
                 if problem:

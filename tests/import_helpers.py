@@ -14,9 +14,8 @@ CLASS = "班级"
 
 def titles():
     """field name → header title, from the (unbound) student schema."""
-    from xueji_site.kernel import content  # noqa: F401
-    from xueji_site import registrations as types
-    schema = content.get("Student").schema(None, None, True)
+    from xueji_site.schemas.student import student_schema
+    schema = student_schema(None, None, True)
     return {node.name: str(node.title) for node in schema.children if node.name != "csrf_token"}
 
 

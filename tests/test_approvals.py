@@ -79,7 +79,7 @@ def test_export_up_to_the_limit_needs_no_approval(app, tree):
 
 def test_bulk_export_without_approval_is_refused_and_audited(app, tree):
     browser = _login(app, "reg")
-    page = browser.get(CLASS_A + "?type=Student&export=csv", status=403)
+    page = browser.get(CLASS_A + "export?type=Student&format=csv", status=403)
     assert page.content_type == "text/html" and "批准" in page.html.find(id="refusal").text
     assert not any(name in page.text for name in EXTRA)  # nothing exported
     link = page.html.find(id="request-approval")["href"]
@@ -92,14 +92,14 @@ def test_bulk_export_without_approval_is_refused_and_audited(app, tree):
 
 def test_request_approve_and_use_once(app, tree):
     browser = _login(app, "reg")
-    link = browser.get(CLASS_A + "?type=Student&export=csv", status=403).html.find(id="request-approval")["href"]
+    link = browser.get(CLASS_A + "export?type=Student&format=csv", status=403).html.find(id="request-approval")["href"]
     form = browser.get(link).forms["export-request-form"]
     assert form["rows"].value == "5" and form["export"].value == "listing" and form["kind"].value == "internal"
     form["purpose"] = "期末成绩册核对"
     page = form.submit("submit", status=303).follow()
     approval_id = re.search(r"EA\d{8}-\d{4}", page.html.find("h1").text).group(0)
     assert "待审批" in page.html.find(id="status").text and "decision" not in page.text
-    browser.get(CLASS_A + "?type=Student&export=csv&approval=" + approval_id, status=403)  # not yet approved
+    browser.get(CLASS_A + "export?type=Student&format=csv&approval=" + approval_id, status=403)  # not yet approved
 
     head = _login(app, "head")
     queue = head.get("/export-approvals")
@@ -113,7 +113,7 @@ def test_request_approve_and_use_once(app, tree):
     page = browser.get("/export-approval", {"id": approval_id})
     use = [a["href"] for a in page.html.find(id="use-links").find_all("a")]
     assert len(use) == 2 and all("approval=" + approval_id in u and "kind=internal" in u for u in use)
-    csv_link = [u for u in use if "export=csv" in u][0]
+    csv_link = [u for u in use if "format=csv" in u][0]
     rows = _csv(browser.get(csv_link))
     assert len(rows) == 6 and {r[0] for r in rows[1:]} == {"李明", *EXTRA}
     again = browser.get(csv_link, status=403)
@@ -137,7 +137,7 @@ def test_expired_approval_is_refused(app, tree):
         approval = approvals.get(site, approval_id)
         approval.expires_at = approval.decided_at - 1  # as if the 7 days had passed
     browser = _login(app, "reg")
-    page = browser.get(CLASS_A + "?type=Student&export=csv&approval=" + approval_id, status=403)
+    page = browser.get(CLASS_A + "export?type=Student&format=csv&approval=" + approval_id, status=403)
     assert "过有效期" in page.html.find(id="refusal").text
     assert _audit(app, "export")[0][1]["reason"] == "expired"
 
@@ -145,7 +145,7 @@ def test_expired_approval_is_refused(app, tree):
 def test_another_users_approval_is_refused(app, tree):
     approval_id = _approval(app, "reg2", CLASS_A)
     browser = _login(app, "reg")
-    page = browser.get(CLASS_A + "?type=Student&export=csv&approval=" + approval_id, status=403)
+    page = browser.get(CLASS_A + "export?type=Student&format=csv&approval=" + approval_id, status=403)
     assert "不是您申请的" in page.html.find(id="refusal").text
     browser.get("/export-approval", {"id": approval_id}, status=404)  # nor may they look at it
     with open_site(app) as site:
@@ -171,7 +171,7 @@ def test_external_export_needs_approval_even_for_one_row(app, tree):
         page.html.find(id="request-approval")["href"]
     result, detail, _l = _audit(app, "export")[0]
     assert (result, detail["reason"], detail["audience"]) == ("denied", "needs-external", "external")
-    browser.get(CLASS_A + "?type=Student&export=csv&kind=public", status=400)
+    browser.get(CLASS_A + "export?type=Student&format=csv&kind=public", status=400)
 
 
 def test_external_is_approved_only_by_a_bureau_admin_above_and_is_deidentified(app, tree):
@@ -205,8 +205,8 @@ def test_external_is_approved_only_by_a_bureau_admin_above_and_is_deidentified(a
     form = county.get("/export-approval", {"id": approval_id}).forms["export-decision-form"]
     form["note"] = "依据区政府批复同意"
     form.submit("approve", status=303)
-    browser.get(CLASS_A + "?type=Student&export=csv&approval=" + approval_id, status=403)  # kind must match
-    rows = _csv(browser.get(CLASS_A + "?type=Student&export=csv&kind=external&approval=" + approval_id))
+    browser.get(CLASS_A + "export?type=Student&format=csv&approval=" + approval_id, status=403)  # kind must match
+    rows = _csv(browser.get(CLASS_A + "export?type=Student&format=csv&kind=external&approval=" + approval_id))
     assert rows[0] == ["姓名", "性别", "出生年月", "民族"]
     assert sorted(r[0] for r in rows[1:]) == sorted(n[0] + "*" for n in ("李明", *EXTRA))
     assert "2017-03" in [r[2] for r in rows[1:]]  # 李明, born 2017-03-12: the month only
@@ -237,7 +237,7 @@ def test_requester_cannot_approve_own_request(app, tree):
     form = county.get("/export-approval", {"id": approval_id}).forms["export-decision-form"]
     form["note"] = "不同意：用途不明"
     assert "未批准" in form.submit("refuse", status=303).follow().html.find(id="status").text
-    head.get(CLASS_A + "?type=Student&export=csv&approval=" + approval_id, status=403)
+    head.get(CLASS_A + "export?type=Student&format=csv&approval=" + approval_id, status=403)
 
 
 def test_ids_are_dated_serials_and_the_store_is_made_on_first_use(app, tree):

@@ -496,8 +496,8 @@ def test_listing_export_and_import_also_need_a_recent_password(app):
         browser = Browser(app)
         browser.login("reg")
         school = "/110000/110105/2111000001/"
-        assert browser.get(school + "?type=SchoolClass&export=csv").content_type == "text/csv"
+        assert browser.get(school + "export?type=SchoolClass&format=csv").content_type == "text/csv"
         assert browser.get(school + "import").status_int == 200
         clock.tick(datetime.timedelta(minutes=16))
-        for url in (school + "?type=SchoolClass&export=csv", school + "import"):
+        for url in (school + "export?type=SchoolClass&format=csv", school + "import"):
             assert "/reauth?came_from=" in browser.get(url, status=303).location

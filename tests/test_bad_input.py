@@ -166,4 +166,5 @@ def test_unknown_type_and_garbage_paging_are_not_errors(app, browser, admin):
     page = browser.get(admin["school_a"] + "/?page=-5&sort=../../etc&dir=sideways")
     assert "2024级3班" in page.text
     browser.get(admin["school_a"] + "/?export=pdf&type=SchoolClass")  # unknown format: the page, not an error
-    browser.get(admin["school_a"] + "/?export=csv&type=Nope", status=400)
+    browser.get(admin["school_a"] + "/export?format=csv&type=Nope", status=400)
+    browser.get(admin["school_a"] + "/export?format=pdf&type=SchoolClass", status=400)  # a named export: bad format refused

@@ -5,6 +5,8 @@ from pyramid.threadlocal import get_current_registry
 from pyramid.traversal import resource_path
 
 from xueji_site.kernel import inventory
+from xueji_site.kernel.registry import content_registry
+from xueji_site.record import inventory as record_inventory
 from xueji_site.schemas.family import family_schema
 from xueji_site.schemas.student import student_schema
 
@@ -16,12 +18,22 @@ def _fields(schema):
 
 
 def test_every_form_field_is_in_the_inventory_and_nothing_else():
-    assert _fields(student_schema(None, None, True)) == set(inventory.STUDENT)
-    assert _fields(family_schema(None, None, True)) == set(inventory.FAMILY)
-    for use in list(inventory.STUDENT.values()) + list(inventory.FAMILY.values()):
+    assert _fields(student_schema(None, None, True)) == set(record_inventory.STUDENT)
+    assert _fields(family_schema(None, None, True)) == set(record_inventory.FAMILY)
+    for use in list(record_inventory.STUDENT.values()) + list(record_inventory.FAMILY.values()):
         assert use.basis in inventory.BASIS_LABELS and use.purpose in inventory.PURPOSES
         assert use.retention in inventory.RETENTION_LABELS
-    assert set(inventory.CONSENT_FIELDS) == {"specialty", "email"}
+    assert set(record_inventory.CONSENT_FIELDS) == {"specialty", "email"}
+
+
+def test_every_registered_type_of_personal_data_lists_each_form_field(app):
+    """Whatever feature registers it: a type holding pupils' data has an inventory
+    entry for each field of its form, and no entry for a field it does not have."""
+    personal = content_registry(app.registry).personal_types()
+    assert {"Student", "FamilyMember"} <= {ct.name for ct in personal}
+    for ct in personal:
+        assert ct.schema is not None and ct.inventory, ct.name
+        assert _fields(ct.schema(None, None, True)) == set(ct.inventory), ct.name
 
 
 @pytest.fixture

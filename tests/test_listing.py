@@ -74,15 +74,15 @@ def _approved(app, path, rows, count):
 def test_export_xlsx_and_csv_of_the_whole_listing(app, browser, crowded):
     browser.login("reg")
     # 65 pupils are more than a class (xueji.export_approval_rows, 60): the export needs an approval (G3)
-    browser.get(crowded + "?type=Student&export=xlsx", status=403)
+    browser.get(crowded + "export?type=Student&format=xlsx", status=403)
     first, second = _approved(app, crowded, 65, 2)
-    response = browser.get(crowded + "?type=Student&export=xlsx&approval=" + first)
+    response = browser.get(crowded + "export?type=Student&format=xlsx&approval=" + first)
     assert response.content_type.endswith("spreadsheetml.sheet")
     assert "attachment" in response.headers["Content-Disposition"]
     sheet = openpyxl.load_workbook(io.BytesIO(response.body)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == ("姓名", "性别", "出生日期", "民族") and len(rows) == 66
-    response = browser.get(crowded + "?type=Student&export=csv&approval=" + second)
+    response = browser.get(crowded + "export?type=Student&format=csv&approval=" + second)
     assert response.body.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.body.decode("utf-8-sig"))))
     assert len(rows) == 66 and rows[1][1] in ("男", "女")
@@ -93,9 +93,9 @@ def test_export_xlsx_and_csv_of_the_whole_listing(app, browser, crowded):
 
 def test_export_defuses_formulas(browser, crowded):
     browser.login("admin")
-    response = browser.get("/110000/110105/?type=School&export=csv")
+    response = browser.get("/110000/110105/export?type=School&format=csv")
     assert "'=HYPERLINK" in response.body.decode("utf-8-sig")
-    response = browser.get("/110000/110105/?type=School&export=xlsx")
+    response = browser.get("/110000/110105/export?type=School&format=xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(response.body)).active
     names = [row[1] for row in sheet.iter_rows(values_only=True)]
     assert "'=HYPERLINK(\"http://x\")" in names

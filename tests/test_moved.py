@@ -1,5 +1,6 @@
 """Databases written before the modules moved still load: classes and hypatia's
 pickled discriminators are found at their new places (kernel/moved.py)."""
+import importlib
 import pickle
 
 import transaction
@@ -9,13 +10,17 @@ from ZODB.utils import z64
 
 from xueji_site.kernel import moved
 from xueji_site.record.models import Student
-from xueji_site.search import query
+from xueji_site.search import indexes
 
 
 def test_new_place_of_moved_and_split_modules():
     assert moved.new_place("xueji_site.workflow", "StatusChange") == ("xueji_site.status.changes", "StatusChange")
     assert moved.new_place("xueji_site.resources", "Student") == ("xueji_site.record.models", "Student")
     assert moved.new_place("xueji_site.resources", "School") == ("xueji_site.tree.nodes", "School")
+    assert moved.new_place("xueji_site.catalog", "_workflow_disc_changes") == ("xueji_site.status.changes",
+                                                                              "disc_changes")
+    for module, name in moved.NAMES.values():  # every table entry names something that exists
+        assert getattr(importlib.import_module(module), name, None) is not None, (module, name)
     assert moved.new_place("persistent.mapping", "PersistentMapping") == ("persistent.mapping", "PersistentMapping")
 
 
@@ -29,9 +34,9 @@ def test_a_record_pickled_under_old_names_loads():
     conn.close()
     # A Student under its old module name, whose state holds a discriminator
     # function by its old module name too (as a hypatia index does).
-    state = pickle.dumps({"name": "李明", "disc": query.name_tokens}, 3)
-    state = state.replace(b"xueji_site.search.query", b"xueji_site.search")
-    assert b"cxueji_site.search\nname_tokens\n" in state
+    state = pickle.dumps({"name": "李明", "disc": indexes.disc_text}, 3)
+    state = state.replace(b"xueji_site.search.indexes", b"xueji_site.catalog")
+    assert b"cxueji_site.catalog\ndisc_text\n" in state
     oid = b"\0" * 7 + b"\x09"
     txn = transaction.Transaction()
     storage.tpc_begin(txn)
@@ -43,7 +48,7 @@ def test_a_record_pickled_under_old_names_loads():
         obj = conn.get(oid)
         assert isinstance(obj, Student)
         assert obj.name == "李明"
-        assert obj.__dict__["disc"] is query.name_tokens
+        assert obj.__dict__["disc"] is indexes.disc_text
     finally:
         conn.close()
         db.close()

@@ -335,13 +335,12 @@ def test_demo_records_pass_the_record_schema(demo_site):
     """Every demo pupil, serialised and read back through the form's own schema, is valid:
     the demo holds complete, consistent records (not just valid ID numbers)."""
     import colander
-    from xueji_site.kernel import content
-    from xueji_site import registrations as types  # noqa: F401  (registers the content types)
+    from xueji_site.schemas.student import student_schema
     directory, _, _ = demo_site
     with opened(directory) as site:
         problems = []
         for student in pupils(site):
-            schema = content.get("Student").schema(None, student, False)
+            schema = student_schema(None, student, False)
             schema = schema.bind(request=None, context=student, adding=False)
             values = {node.name: getattr(student, node.name) for node in schema.children
                       if node.name != "csrf_token" and getattr(student, node.name) not in (None, "")}

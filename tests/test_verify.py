@@ -190,7 +190,7 @@ def test_picture_challenge_on_the_form(captcha_app):
 def test_an_index_entry_changed_in_storage_is_not_confirmed(app, graduate):
     """D3: an entry edited without the key (a better school, another outcome) answers
     like a miss, and the look-up's audit entry says why."""
-    from xueji_site.kernel import evolve
+    from xueji_site.graduates import steps as graduate_steps
     client = _anon(app, "10.0.0.11")
     ask = {"number": graduate["number"], "name": "李明"}
     assert client.get("/verify.json", ask).json["valid"] is True
@@ -206,7 +206,7 @@ def test_an_index_entry_changed_in_storage_is_not_confirmed(app, graduate):
         assert last.result == "failed" and dict(last.detail)["problem"] == "integrity"
         site.certificates[key] = found[:5]  # as written before entries had MACs
         assert verification.tampered_entries(site) == [key]
-        evolve.step_0006_certificate_entry_macs(site)  # the step stamps such entries
+        graduate_steps.step_0006_certificate_entry_macs(site)  # the step stamps such entries
         assert verification.tampered_entries(site) == []
     assert client.get("/verify.json", ask).json["valid"] is True
 

@@ -1,6 +1,5 @@
 """Views: generic add/edit/view/contents from the content registry, login,
 sharing, the audit log, and error pages."""
-from xueji_site import registrations as types  # noqa: F401  (registers the content types)
 
 
 def includeme(config):

@@ -26,7 +26,7 @@ from pyramid.view import exception_view_config, forbidden_view_config, notfound_
 from xueji_site.kernel import audit, catalog, content, permissions as P
 from xueji_site.imports import importing
 from xueji_site.kernel.i18n import _
-from xueji_site.standards.idnumbers import mask_field
+from xueji_site.kernel.masking import mask_field
 from xueji_site.tree.nodes import SchoolClass
 from xueji_site.record.models import Student
 

@@ -213,12 +213,13 @@ def _use_links(request, approval):
         return []
     links = []
     for fmt, label in (("xlsx", "Excel"), ("csv", "CSV")):
-        query = {"export": fmt, "kind": approval.kind, "approval": approval.id}
+        query = {"kind": approval.kind, "approval": approval.id}
         if approval.export == approvals.LISTING:
-            links.append((label, request.resource_url(node, query=dict(query, type=approval.type_name))))
+            links.append((label, request.resource_url(node, "export",
+                                                      query=dict(query, type=approval.type_name, format=fmt))))
         else:
             conditions = dict(parse_qsl(approval.conditions))
-            links.append((label, request.resource_url(node, "search", query=dict(conditions, **query))))
+            links.append((label, request.resource_url(node, "search", query=dict(conditions, export=fmt, **query))))
     return links
 
 

@@ -3,7 +3,7 @@
 * a user whose password must change (first login, reset, or older than
   ``xueji.password_max_age_days``) reaches only the pages that let them change
   it (and log out), whatever URL they ask for;
-* a user holding a role that requires a second factor (policy.SECOND_FACTOR_ROLES)
+* a user holding a role that requires a second factor (registered with ``second_factor=True``)
   but not yet enrolled reaches only the enrolment page (and the password page,
   logout, language).
 
@@ -12,6 +12,7 @@ Static assets stay reachable so that those pages render styled.
 from pyramid.httpexceptions import HTTPSeeOther
 
 from xueji_site.kernel.policy import needs_second_factor, password_is_stale
+from . import reauth
 
 
 def _is_static(request):
@@ -52,6 +53,24 @@ def second_factor_guard(view, info):
 second_factor_guard.options = ("allow_without_second_factor",)
 
 
+def reauth_gate(view, info):
+    """``require_reauth=True``: the view runs only when the password was checked
+    recently (``xueji.reauth_seconds``); otherwise the user is sent to /reauth
+    and back (views/reauth.py). Bulk copies and role grants declare it."""
+    if not info.options.get("require_reauth"):
+        return view
+
+    def gated(context, request):
+        stale = reauth.demand(request)
+        return stale if stale is not None else view(context, request)
+
+    return gated
+
+
+reauth_gate.options = ("require_reauth",)
+
+
 def includeme(config):
     config.add_view_deriver(password_guard)
     config.add_view_deriver(second_factor_guard)
+    config.add_view_deriver(reauth_gate)

@@ -1,20 +1,24 @@
 """Views every registered type gets: contents (paged, sortable, exportable),
 view, add, edit and delete — generated from the registry and the schemas."""
+import datetime
+
 import colander
 import deform
-from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
+from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.traversal import resource_path
 from pyramid.view import view_config
 
 from xueji_site.exports import approvals
-from xueji_site.kernel import audit, catalog, content, integrity, permissions as P
-from xueji_site.standards import codes
+from xueji_site.kernel import audit, catalog, content, history, integrity, permissions as P
 from xueji_site.kernel.folder import Container, NameError_
 from xueji_site.kernel.i18n import _
-from xueji_site.standards.idnumbers import mask_field
+from xueji_site.kernel.masking import mask_field
+from xueji_site.kernel.nodes import Leaf, Node, Site
+from xueji_site.kernel.registry import content_registry
+from xueji_site.kernel.subrecords import Collection, SubRecord, collection_of
+from xueji_site.record import review
 from xueji_site.record.models import FamilyMember, Student
-from xueji_site.kernel.nodes import Node, Site
-from xueji_site.schemas.student import without_sensitive
+from xueji_site.schemas.base import without_sensitive
 from . import approvals as approval_views, reauth
 from .tables import cell, download
 
@@ -34,16 +38,38 @@ def _column_value(obj, column):
     return getter(obj) if callable(getter) else getattr(obj, getter, None)
 
 
+def _objects(request, context, ct, sort="title", reverse=False, offset=0, limit=PAGE_SIZE):
+    """(total, one page of ``context``'s objects of type ``ct`` the user may see).
+
+    Children come from the catalog, scoped to the user; a sub-record
+    collection's entries, newest first, from the collection (all of them
+    share its ACL, so one check on the collection covers them)."""
+    if not ct.collection:
+        return catalog.children(request.site, request.user, context, content_type=ct.name,
+                                sort=sort, reverse=reverse, offset=offset, limit=limit)
+    found = collection_of(context, ct.name)
+    if found is None or not request.has_permission(P.VIEW, found):
+        return 0, []
+    return len(found), found.newest(limit=offset + limit)[offset:]
+
+
 def _section(request, context, ct, page, sort, reverse):
-    site = request.site
     offset = (page - 1) * PAGE_SIZE
-    total, objs = catalog.children(site, request.user, context, content_type=ct.name,
-                                   sort=sort, reverse=reverse, offset=offset, limit=PAGE_SIZE)
+    total, objs = _objects(request, context, ct, sort, reverse, offset, PAGE_SIZE)
     t = request.localizer.translate
     rows = [(request.resource_url(o), [cell(_column_value(o, c), t) for c in ct.columns]) for o in objs]
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+    more = None
+    if ct.collection and total > len(objs):
+        more = request.resource_url(collection_of(context, ct.name))
     return {"type": ct.name, "title": t(ct.title), "header": [t(c[1]) for c in ct.columns],
-            "rows": rows, "total": total, "page": page, "pages": pages}
+            "rows": rows, "total": total, "page": page, "pages": pages, "more": more}
+
+
+def _parts(request, context):
+    """The sections of a record: the types registered as its parts, in order."""
+    return [_section(request, context, ct, 1, "title", False)
+            for ct in content_registry(request.registry).parts_of(context.content_type)]
 
 
 @view_config(context=Site, name="", permission=P.ACCOUNT, renderer="templates/home.pt")
@@ -65,40 +91,39 @@ def contents(context, request):
     for ct in content.addable_types(context):
         page = _int(request.params.get("page"), 1, 1) if chosen in (None, ct.name) else 1
         sections.append(_section(request, context, ct, page, sort, reverse))
-    if request.params.get("export") in ("csv", "xlsx"):
-        return _export(context, request, chosen, sort, reverse)
     details = _details(context, request)
     return {"sections": sections, "sort": sort, "reverse": reverse, "details": details}
 
 
-# What an external export of a listing shows (G4): a whitelist of columns,
-# de-identified; a type without an entry cannot be exported externally.
-EXTERNAL_COLUMNS = {
-    "Student": ((lambda o: approvals.masked_name(o.name), _("姓名")),
-                (lambda o: codes.label(codes.GENDER, o.gender), _("性别")),
-                (lambda o: approvals.birth_month(o.birth_date), _("出生年月")),
-                (lambda o: codes.label(codes.ETHNICITY, o.ethnicity), _("民族"))),
-}
+EXPORT_FORMATS = ("csv", "xlsx")
 
 
-def _export(context, request, type_name, sort, reverse):
-    stale = reauth.demand(request)  # a bulk copy needs a recent password (ASVS 3.7.1)
-    if stale is not None:
-        return stale
+@view_config(context=Container, name="export", permission=P.VIEW, require_reauth=True)
+def export(context, request):
+    """A listing of ``context``'s objects of one type (``type``) as ``format`` (csv or xlsx).
+
+    A bulk copy needs a recent password (ASVS 3.7.1: ``require_reauth``); a
+    listing of personal data past the threshold, or for an outside body, an
+    export approval (G3/G4)."""
+    fmt = request.params.get("format")
+    if fmt not in EXPORT_FORMATS:
+        raise HTTPBadRequest()
+    sort = request.params.get("sort") if request.params.get("sort") in SORTS else "title"
+    reverse = request.params.get("dir") == "desc"
     try:
-        ct = content.get(type_name)
+        ct = content.get(request.params.get("type", ""), request.registry)
     except KeyError:
         raise HTTPBadRequest()
-    if ct not in content.addable_types(context):
+    if ct not in content_registry(request.registry).addable(context, collections=True):
         raise HTTPBadRequest()
     kind = approval_views.kind_of(request)
     columns, detail = ct.columns, {}
-    if ct.name in approvals.PERSONAL_TYPES:  # pupils' data: G3/G4 approval rule
+    if ct.personal:  # pupils' data: G3/G4 approval rule
         if kind == approvals.EXTERNAL:
-            columns = EXTERNAL_COLUMNS.get(ct.name)
+            columns = ct.external_columns  # a whitelist, de-identified (G4)
             if columns is None:
                 raise HTTPBadRequest()
-        count, _objs = catalog.children(request.site, request.user, context, content_type=ct.name, limit=1)
+        count, _objs = _objects(request, context, ct, limit=1)
         clearance = approval_views.demand(request, context, count, kind, (approvals.LISTING, ct.name, ""))
         if clearance.refusal is not None:
             return clearance.refusal
@@ -106,10 +131,8 @@ def _export(context, request, type_name, sort, reverse):
     elif kind != approvals.INTERNAL:
         raise HTTPBadRequest()
     t = request.localizer.translate
-    total, objs = catalog.children(request.site, request.user, context, content_type=ct.name,
-                                   sort=sort, reverse=reverse, offset=0, limit=10**7)
+    total, objs = _objects(request, context, ct, sort, reverse, offset=0, limit=10**7)
     rows = [[cell(_column_value(o, c), t) for c in columns] for o in objs]
-    fmt = request.params["export"]
     audit.log(request, "export", context, rows=len(rows), type=ct.name, format=fmt, **detail)
     return download(rows, [t(c[1]) for c in columns], "%s-%s" % (context.__name__ or "root", ct.name), fmt)
 
@@ -119,7 +142,7 @@ def _bound_schema(request, context, ct, adding, editing=False):
     sensitive fields the user may not see (display masks them instead)."""
     schema = ct.schema(request, context, adding)
     if ct.sensitive and editing and not request.has_permission(P.VIEW_SENSITIVE, context):
-        schema = without_sensitive(schema)
+        schema = without_sensitive(schema, ct.sensitive)
     return schema.bind(request=request, context=context, adding=adding)
 
 
@@ -158,9 +181,8 @@ def student_record(context, request):
     """The full record: every view of it is audited."""
     audit.log(request, "view-record", context)
     request.response.cache_control = "no-store"
-    family_type = content.get("FamilyMember")
     return {"details": _details(context, request),
-            "family": _section(request, context, family_type, 1, "title", False),
+            "parts": _parts(request, context),
             "history": _history_rows(context, request),
             "change": _pending(context, request),
             "tampered": _tampered(request, context)}
@@ -190,7 +212,6 @@ CARD_SECTIONS = (
 @view_config(context=Student, name="card", permission=P.VIEW_RECORD, renderer="templates/card.pt")
 def student_card(context, request):
     """The A4 学籍卡: every field, grouped, masked as on screen; audited like any full read."""
-    import datetime
     audit.log(request, "view-record", context, via="card")
     t = request.localizer.translate
     ct = content.type_of(context)
@@ -199,9 +220,8 @@ def student_card(context, request):
     for title, names in CARD_SECTIONS:
         rows = [(t(schema[n].title), _card_value(request, ct, schema, context, n)) for n in names if n in schema]
         sections.append((t(title), rows))
-    family_type = content.get("FamilyMember")
     return {"sections": sections, "placement": [(t(k), cell(v, t)) for k, v in ct.derived(context).items()],
-            "family": _section(request, context, family_type, 1, "title", False),
+            "parts": _parts(request, context),
             "printed": datetime.date.today().isoformat()}
 
 
@@ -212,16 +232,27 @@ def _card_value(request, ct, schema, obj, name):
     return _display(request, ct, schema, obj, name, value)
 
 
-@view_config(context=FamilyMember, name="", permission=P.VIEW_RECORD, renderer="templates/record.pt")
-def member_record(context, request):
+@view_config(context=Leaf, name="", permission=P.VIEW_RECORD, renderer="templates/record.pt")
+@view_config(context=SubRecord, name="", permission=P.VIEW_RECORD, renderer="templates/record.pt")
+def part_record(context, request):
+    """A part of a pupil's record (a family member, a sub-record entry): audited like the record."""
     audit.log(request, "view-record", context)
-    return {"details": _details(context, request), "family": None, "history": [], "change": None,
-            "tampered": False}
+    request.response.cache_control = "no-store"
+    return {"details": _details(context, request), "parts": _parts(request, context), "history": [],
+            "change": None, "tampered": False}
+
+
+@view_config(context=Collection, name="", permission=P.VIEW, renderer="templates/contents.pt")
+def collection_contents(context, request):
+    """All of one sub-record collection, newest first, paged; exportable from its parent."""
+    ct = content_registry(request.registry).get(context.type_name)
+    page = _int(request.params.get("page"), 1, 1)
+    section = _section(request, context.__parent__, ct, page, "title", False)
+    return {"sections": [dict(section, more=None)], "sort": "title", "reverse": False, "details": [],
+            "export_at": context.__parent__}
 
 
 def _history_rows(context, request):
-    import datetime
-    from xueji_site.kernel import history
     t = request.localizer.translate
     ct = content.type_of(context)
     schema = _bound_schema(request, context, ct, adding=False)
@@ -240,7 +271,6 @@ HISTORY_KINDS = {"photo-changed": _("更换照片"), "photo-removed": _("删除�
 
 
 def _pending(context, request):
-    from xueji_site.record import review
     change = context.pending_change
     if change is None:
         return None
@@ -267,8 +297,6 @@ def _pending(context, request):
 @view_config(context=Student, name="review", request_method="POST", permission=P.VIEW_RECORD)
 def review_action(context, request):
     """Approve, reject or withdraw the pending key-field change."""
-    from pyramid.httpexceptions import HTTPForbidden
-    from xueji_site.record import review
     t = request.localizer.translate
     change = context.pending_change
     action = request.POST.get("action")
@@ -306,7 +334,7 @@ def add(context, request):
         ct = content.get(request.params.get("type", ""))
     except KeyError:
         raise HTTPNotFound()
-    if ct not in content.addable_types(context):
+    if ct not in content_registry(request.registry).addable(context, collections=True):
         raise HTTPNotFound()
     schema = _bound_schema(request, context, ct, adding=True)
     form = _form(request, schema, _("添加"))
@@ -355,14 +383,13 @@ def edit(context, request):
         return _save(context, request, ct, appstruct)
     current = {node.name: getattr(context, node.name, colander.null)
                for node in schema.children if node.name not in ("csrf_token", "review_reason")}
-    if isinstance(context, (Student, FamilyMember)):
+    if ct.personal:
         audit.log(request, "view-record", context, via="edit")
     return {"form": form.render(current), "heading": heading}
 
 
 def _save(context, request, ct, appstruct):
     """Apply direct changes now; changes to review fields become a change request."""
-    from xueji_site.record import review
     t = request.localizer.translate
     reason = appstruct.pop("review_reason", "")
     direct, reviewed = review.split_changes(context, appstruct, ct.review_fields)

@@ -10,6 +10,7 @@ from pyramid.view import view_config
 from xueji_site.kernel import inventory
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.nodes import Site
+from xueji_site.kernel.registry import content_registry
 
 VERSION = "1.1"  # 1.1: the table of fields, purposes, bases and retention; consent for optional extras
 EFFECTIVE = "2026-11-29"
@@ -18,19 +19,21 @@ EFFECTIVE = "2026-11-29"
 @view_config(context=Site, name="privacy", permission=NO_PERMISSION_REQUIRED, renderer="templates/privacy.pt",
              allow_stale_password=True, allow_without_second_factor=True)
 def privacy(context, request):
-    return {"version": VERSION, "effective": EFFECTIVE, "uses": field_uses(request.localizer.translate)}
+    return {"version": VERSION, "effective": EFFECTIVE,
+            "uses": field_uses(request.localizer.translate, request.registry)}
 
 
-def field_uses(translate):
-    """(whose, fields, purpose, basis, retention) rows: xueji_site/inventory.py grouped for reading."""
-    from xueji_site.schemas.family import family_schema
-    from xueji_site.schemas.student import student_schema
+def field_uses(translate, registry=None):
+    """(whose, fields, purpose, basis, retention) rows: every registered type's
+    field inventory (kernel/inventory.py), grouped for reading."""
     groups = {}
-    for whose, table, schema in ((_("学生"), inventory.STUDENT, student_schema(None, None, True)),
-                                 (_("家庭成员"), inventory.FAMILY, family_schema(None, None, True))):
-        titles = {node.name: node.title for node in schema.children}
-        for name, use in table.items():
+    for ct in content_registry(registry).all():
+        if not ct.inventory:
+            continue
+        whose = ct.inventory_title or ct.title
+        titles = {node.name: node.title for node in ct.schema(None, None, True).children}
+        for name, use in ct.inventory.items():
             groups.setdefault((whose, use), []).append(translate(titles[name]))
-    return [(translate(whose), "、".join(fields), translate(inventory.PURPOSES[use.purpose]),
+    return [(translate(whose), "、".join(fields), translate(inventory.purpose_label(use)),
              translate(inventory.BASIS_LABELS[use.basis]), translate(inventory.RETENTION_LABELS[use.retention]))
             for (whose, use), fields in groups.items()]

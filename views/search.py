@@ -10,6 +10,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.traversal import resource_path
 from pyramid.view import view_config
 
+from xueji_site.standards import deidentify
 from xueji_site.exports import approvals
 from xueji_site.kernel import audit, permissions as P
 from xueji_site.standards import codes
@@ -136,8 +137,8 @@ def external_row(student, t):
     klass = student.__parent__
     school = getattr(klass, "__parent__", None)
     grade = search.grade_of(student)
-    return [approvals.masked_name(student.name), cell(codes.label(codes.GENDER, student.gender), t),
-            approvals.birth_month(getattr(student, "birth_date", None)),
+    return [deidentify.masked_name(student.name), cell(codes.label(codes.GENDER, student.gender), t),
+            deidentify.birth_month(getattr(student, "birth_date", None)),
             cell(codes.label(codes.ETHNICITY, getattr(student, "ethnicity", "")), t),
             cell(getattr(school, "title", ""), t), cell(getattr(klass, "title", ""), t),
             cell(codes.GRADE_LABELS.get(grade, _("已毕业")) if grade else "", t)]

@@ -141,7 +141,7 @@ def transfer_in(context, request):
 
 
 def _school_by_code(request, code):
-    from xueji_site.kernel.catalog import find_by_code
+    from xueji_site.tree.indexes import find_by_code
     found = find_by_code(request, normalise(code)) if code.strip() else None
     return found if getattr(found, "content_type", None) == "School" else None
 

@@ -8,7 +8,7 @@ import os
 
 from pyramid.config import Configurator
 from pyramid.session import SignedCookieSessionFactory
-from pyramid.settings import asbool
+from pyramid.settings import asbool, aslist
 from pyramid_zodbconn import get_connection
 
 from xueji_site.kernel import compile_lock, crypto, permissions, transport, users
@@ -36,6 +36,17 @@ def _session_factory(settings):
         reissue_time=60,
         serializer=None,
     )
+
+
+# The feature packages, each registering its types, roles, indexes, approval
+# processes and evolve steps from its includeme; ``xueji.includes`` adds more.
+FEATURES = (
+    "xueji_site.tree",
+    "xueji_site.record",
+    "xueji_site.status",
+    "xueji_site.graduates",
+    "xueji_site.search",
+)
 
 
 def configure(settings):
@@ -67,21 +78,28 @@ def configure(settings):
     config.add_translation_dirs("colander:locale", "deform:locale", "xueji_site:locale")
     config.add_request_method(request_site, "site", reify=True)
     config.add_request_method(request_user, "user", reify=True)
-    config.include("xueji_site.kernel.catalog")
-    config.include("xueji_site.kernel.security")
-    config.include("xueji_site.kernel.audit")
-    config.include("xueji_site.kernel.history")
-    config.include("xueji_site.record.duplicates")
-    config.include("xueji_site.kernel.mail")
+    config.include("xueji_site.kernel")
+    for feature in FEATURES + tuple(aslist(settings.get("xueji.includes", ""))):
+        config.include(feature)
     config.include("xueji_site.views")
     return config
+
+
+def registrations(includes=()):
+    """A registry holding every feature's registrations and nothing else (no
+    database, no key, no views): what scripts' help texts and checks read."""
+    config = Configurator(settings={})
+    config.include("xueji_site.kernel")
+    for feature in FEATURES + tuple(includes):
+        config.include(feature)
+    config.commit()
+    return config.registry
 
 
 def main(global_config, **settings):
     here = global_config.get("here", os.getcwd()) if global_config else os.getcwd()
     settings.setdefault("here", here)
-    from xueji_site import registrations as types  # noqa: F401  (registers the content types)
     config = configure(settings)
     app = config.make_wsgi_app()
-    ensure_site(database(app.registry))
+    ensure_site(database(app.registry), app.registry)
     return app

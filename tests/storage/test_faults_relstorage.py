@@ -283,7 +283,6 @@ def _post_to_a_view_raising(key_file, error):
     response and the retry attempts seen (no database needed: the retry and
     the error page are the app's, whatever the storage)."""
     from pyramid.security import NO_PERMISSION_REQUIRED
-    import xueji_site.registrations  # noqa: F401  (registers the content types, as main does)
     from xueji_site.kernel.root import ensure_site
     attempts = []
 
@@ -297,7 +296,7 @@ def _post_to_a_view_raising(key_file, error):
                     permission=NO_PERMISSION_REQUIRED, require_csrf=False)
     app = config.make_wsgi_app()
     try:
-        ensure_site(database(app.registry))
+        ensure_site(database(app.registry), app.registry)
         return webtest.TestApp(app).post("/raising", status=503), attempts
     finally:
         for db in databases(app.registry).values():

@@ -60,9 +60,6 @@ DEFAULT_ROWS = 60
 DEFAULT_DAYS = 7
 MAX_ROWS = 100_000  # the largest search export (views/search.py EXPORT_LIMIT)
 
-# Listings of these types carry personal data; other listings (bureaus,
-# schools, classes) need no approval.
-PERSONAL_TYPES = ("Student", "FamilyMember")
 COUNTY_OR_ABOVE = (divisions.LEVEL_PROVINCE, divisions.LEVEL_CITY, divisions.LEVEL_COUNTY)
 
 REFUSALS = {  # the reasons an export is refused that need no numbers; see ``check``
@@ -265,8 +262,7 @@ def approver_paths(site, user):
     for holder in holders:
         for node in getattr(holder, "places", ()) or ():
             roles = security.local_roles_of(node, holder.userid)
-            grants = security.MATRIX.get(node.content_type, {})
-            if any(P.APPROVE_EXPORT in grants.get(role, ()) for role in roles):
+            if any(P.APPROVE_EXPORT in security.permissions_of(node.content_type, role) for role in roles):
                 paths.add(resource_path(node))
     return sorted(paths)
 
@@ -335,17 +331,3 @@ def use(approval, rows, now=None):
     approval.status = USED
     approval.used_at = now or time.time()
     approval.used_rows = rows
-
-
-# -- de-identification for external exports ------------------------------------
-
-def masked_name(name):
-    """The surname's first character and one star (张三 → 张*, 欧阳娜娜 → 欧*):
-    one star whatever the length, so that not even the name's length goes out."""
-    name = (name or "").strip()
-    return name[:1] + "*" if name else ""
-
-
-def birth_month(value):
-    """A birth date generalised to its year and month (2017-03-12 → 2017-03)."""
-    return value.strftime("%Y-%m") if value else ""

@@ -16,7 +16,9 @@ page through the year's BTree.
 """
 import time
 
+from BTrees.OOBTree import OOBTree
 from persistent import Persistent
+from persistent.list import PersistentList
 from pyramid.traversal import find_root
 
 from xueji_site.kernel import security
@@ -26,6 +28,8 @@ from xueji_site.kernel.folder import Container
 from xueji_site.graduates.graduation import certificate_of
 from xueji_site.kernel.integrity import Stamped
 from xueji_site.kernel.nodes import Node
+from xueji_site.kernel.registry import content_registry
+from xueji_site.kernel.subrecords import collection_of
 
 STATUS_KINDS = ("create", "move", "status-requested", "status-step", "status-changed",
                 "status-rejected", "status-withdrawn")
@@ -63,6 +67,7 @@ class ArchivedGraduate(Stamped, Persistent):
     certificate = Sealed("certificate")
     followup = None
     grades = None
+    parts = None            # type name -> carried collection or children (archive=True registrations)
     retained_until = None   # set when sensitive fields were removed (retention)
 
     @property
@@ -107,9 +112,39 @@ def snapshot(pupil, school):
     record.status_history = tuple(e for e in _history(pupil) if e[3] in STATUS_KINDS)
     record.grades = getattr(pupil, "grades", None)
     record.followup = getattr(pupil, "followup", None)
+    record.parts = _carried_parts(pupil)
     record.local_roles = dict(pupil.local_roles) if pupil.local_roles else None
     record.archived_at = time.time()
     return record
+
+
+def _carried_parts(pupil, registry=None):
+    """The parts of the pupil's record whose registration says they follow it
+    into the archive (``archive=True``): type name -> its sub-record collection,
+    or the list of its child objects. None when there are none."""
+    parts = OOBTree()
+    for ct in content_registry(registry).all():
+        if not ct.archive or pupil.content_type not in ct.add_to:
+            continue
+        if ct.collection:
+            found = collection_of(pupil, ct.name)
+            if found is not None:
+                parts[ct.name] = found
+        else:
+            children = [c for c in pupil.values() if getattr(c, "content_type", None) == ct.name]
+            if children:
+                parts[ct.name] = PersistentList(children)
+    return parts or None
+
+
+def _freeze_parts(record, registry):
+    """Carried parts hang under the archived record and take the archive's
+    read-only ACL (set through set_acl: each change of an ACL is audited)."""
+    frozen = security.type_acl("Archive", registry)
+    for part in (record.parts or {}).values():
+        for node in part if isinstance(part, PersistentList) else (part,):
+            node.__parent__ = record
+            security.set_acl(node, frozen, registry=registry)
 
 
 def _history(pupil):
@@ -129,6 +164,7 @@ def archive_pupil(pupil, registry=None):
     record = snapshot(pupil, school)
     key = pupil.__name__
     year.add(key, record, send_events=False)
+    _freeze_parts(record, registry)
     _move_places(find_root(school), pupil, record)
     klass.remove(key, registry=registry)
     return record
@@ -152,3 +188,25 @@ def reregister(site, record, school):
     number = certificate_of(record)
     if number:
         verification.register(site, number, record.name, school.title, record.year, record.outcome)
+
+
+def records(node):
+    """Every record under a MAC at or below ``node`` (pupils and archived
+    graduates), depth first.
+
+    Walks the tree itself (not the catalog, which a tamperer could edit too),
+    including each school's graduate archive, which is not one of its
+    children. A record's own children (family members) are not descended into.
+    """
+    if getattr(node, "mac_fields", ()):
+        yield node
+        return
+    found = getattr(node, "graduate_archive", None)
+    if found is not None:
+        for year in list(found.values()):
+            yield from list(year.values())
+    if getattr(node, "content_type", None) is not None and hasattr(node, "values"):
+        # one container's children at a time, as a list: a caller may commit
+        # or trim the cache between records without upsetting an iterator
+        for child in list(node.values()):
+            yield from records(child)

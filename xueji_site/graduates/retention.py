@@ -2,7 +2,8 @@
 what verification and the school's own history need.
 
 Removed: the sealed ID number and 学籍号, their keyed hash, the birth date,
-former name, grades, contact records and local roles. Kept: the name (the
+former name, grades, the parts of the record carried into the archive (the
+types registered with ``archive=True``), contact records and local roles. Kept: the name (the
 verification index holds its keyed hash and masked form anyway), gender,
 outcome, year, school, certificate number (sealed) and the status history
 (whose sensitive values were masked when written).
@@ -12,7 +13,8 @@ import time
 from xueji_site.graduates.destinations import followup_of
 
 DEFAULT_YEARS = 30
-REMOVED_FIELDS = ("_sealed_id_number", "_sealed_registry_no", "id_blind", "birth_date", "former_name", "grades")
+REMOVED_FIELDS = ("_sealed_id_number", "_sealed_registry_no", "id_blind", "birth_date", "former_name", "grades",
+                  "parts")
 
 
 def retention_years(settings):

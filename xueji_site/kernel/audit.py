@@ -44,6 +44,13 @@ from BTrees.Length import Length
 from BTrees.LLBTree import LLBTree, LLTreeSet
 from BTrees.LOBTree import LOBTree
 from persistent import Persistent
+from pyramid.threadlocal import get_current_request
+from pyramid.traversal import find_root, resource_path
+
+from xueji_site.kernel import events
+from xueji_site.kernel.content import sensitive_of
+from xueji_site.kernel.crypto import keyring
+from xueji_site.kernel.masking import mask_field
 
 Entry = namedtuple("Entry", "key when userid login address action path result detail")
 Problem = namedtuple("Problem", "kind where message")
@@ -113,13 +120,11 @@ class AuditLog(Persistent):
 
 def digest(key, record):
     """HMAC of an entry's whole content (canonical JSON), under the site key."""
-    from xueji_site.kernel.crypto import keyring
     text = json.dumps([key, repr(record[0]), *record[1:]], ensure_ascii=False, separators=(",", ":"))
     return keyring().blind("audit-entry", text)
 
 
 def link(seq, previous, entry_digest):
-    from xueji_site.kernel.crypto import keyring
     return keyring().blind("audit-chain", "%d|%s|%s" % (seq, previous, entry_digest))
 
 
@@ -229,7 +234,6 @@ def _actor(request):
 
 def log(request, action, context=None, result=OK, site=None, **detail):
     """Append one entry for ``action`` on ``context`` by the current actor."""
-    from pyramid.traversal import find_root, resource_path
     if site is None:
         site = find_root(context) if context is not None else request.root
     userid, login, address = _actor(request)
@@ -246,15 +250,12 @@ def _text(value):
 
 def _shown(obj, field, value):
     """What the audit log keeps of a field's value: masked if it is sensitive."""
-    from xueji_site.standards.idnumbers import mask_field
-    if field in getattr(obj, "SENSITIVE", ()):
+    if field in sensitive_of(obj):
         return mask_field(field, value)
     return _text(value)
 
 
 def _event_log(event, action, **detail):
-    from pyramid.threadlocal import get_current_request
-    from pyramid.traversal import find_root
     site = find_root(event.object)
     if getattr(site, "audit", None) is None:
         return
@@ -277,7 +278,6 @@ def on_removed(event):
 
 
 def on_moved(event):
-    from pyramid.traversal import resource_path
     _event_log(event, "move", source=resource_path(event.old_parent).rstrip("/") + "/" + event.old_name)
 
 
@@ -290,7 +290,6 @@ def on_security(event):
 
 
 def includeme(config):
-    from xueji_site.kernel import events
     config.add_subscriber(on_added, events.ObjectAdded)
     config.add_subscriber(on_modified, events.ObjectModified)
     config.add_subscriber(on_removed, events.ObjectWillBeRemoved)

@@ -13,7 +13,11 @@ from hypatia.keyword import KeywordIndex
 from hypatia.query import And, Any, Eq
 from pyramid.traversal import find_root, resource_path
 
+from pyramid.threadlocal import get_current_registry
+
 from xueji_site.kernel import events
+from xueji_site.kernel.registry import content_registry
+from xueji_site.kernel.security import view_scope
 
 
 # -- discriminators: module-level functions (hypatia pickles them) ---------
@@ -56,168 +60,65 @@ def disc_modified(obj, default):
     return _default(getattr(obj, "modified", None), default)
 
 
-def disc_code(obj, default):
-    return _default(getattr(obj, "code", None), default)
+# -- indexes declared by the features -----------------------------------------------
+# A feature declares each index it queries beside the code that feeds it:
+# ``config.add_index(name, factory)`` where ``factory()`` makes an empty hypatia
+# index (its discriminator a module-level function: hypatia pickles it). A
+# catalog gets every declared index when it is made; an existing one gets
+# those it lacks, filled from the document map, by the evolve runner
+# (``add_declared_indexes``) at start-up.
+
+def add_index(config, name, factory):
+    registry = config.registry
+
+    def register():
+        declared_indexes(registry)[name] = factory
+
+    config.action(("xueji-index", name), register)
 
 
-def disc_hashes(obj, default):
-    found = [h for h in (getattr(obj, "id_hash", None), getattr(obj, "registry_hash", None)) if h]
-    return found or default
+def declared_indexes(registry=None):
+    """name -> factory of every index the features declared."""
+    registry = registry if registry is not None else get_current_registry()
+    found = getattr(registry, "xueji_indexes", None)
+    if found is None:
+        found = registry.xueji_indexes = {}
+    return found
 
 
-# -- student discriminators: search and statistics --------------------------
-# Only students are indexed here (everything else gets ``default``). Fields a
-# report splits on always get a value ('' when unknown), so a field's postings
-# partition the students and a count can be taken as a remainder.
-
-STUDENT = "Student"
-
-
-def _student(obj):
-    return getattr(obj, "content_type", None) == STUDENT
-
-
-def _place(obj):
-    """(level, cohort) of the pupil's class and school, or None outside a class."""
-    klass = getattr(obj, "__parent__", None)
-    school = getattr(klass, "__parent__", None)
-    cohort = getattr(klass, "cohort", None)
-    if cohort is None or getattr(school, "content_type", None) != "School":
-        return None
-    return school.level, int(cohort)
-
-
-def stage_key(level, cohort):
-    """The ``stage`` index value: school level and cohort (never the grade,
-    which changes every 1 September; grades become cohorts at query time)."""
-    return "%s:%04d" % (level, cohort)
-
-
-def disc_stage(obj, default):
-    place = _place(obj) if _student(obj) else None
-    return stage_key(*place) if place else default
-
-
-def _field(name, empty=""):
-    def discriminate(obj, default):
-        if not _student(obj):
-            return default
-        value = getattr(obj, name, None)
-        return empty if value is None else str(value)
-    return discriminate
-
-
-def disc_gender(obj, default):
-    return _field("gender")(obj, default)
-
-
-def disc_ethnicity(obj, default):
-    return _field("ethnicity")(obj, default)
-
-
-def disc_status(obj, default):
-    return _field("status", "enrolled")(obj, default) or "enrolled"
-
-
-def disc_enrolled(obj, default):
-    """Enrolment year (int) from ``enrolled_on`` (YYYYMM); 0 when unknown."""
-    if not _student(obj):
-        return default
-    value = str(getattr(obj, "enrolled_on", "") or "")
-    return int(value[:4]) if value[:4].isdigit() else 0
-
-
-FLAGS = ("left_behind", "left_behind_both", "migrant", "orphan", "disabled",
-         "only_child", "boarding", "hmt")
-
-
-def student_flags(obj):
-    """The yes/no facts a pupil has, as keywords (absent flag: "no")."""
-    left = str(getattr(obj, "left_behind", "0") or "0")
-    found = {
-        "left_behind": left in ("1", "2"),
-        "left_behind_both": left == "2",
-        "migrant": bool(getattr(obj, "migrant_child", False)),
-        "orphan": bool(getattr(obj, "orphan", False)),
-        "disabled": bool(getattr(obj, "disability", "") or ""),
-        "only_child": bool(getattr(obj, "only_child", False)),
-        "boarding": str(getattr(obj, "attendance_mode", "1")) == "2",
-        "hmt": (getattr(obj, "hmt_status", "00") or "00") != "00",
-    }
-    return [flag for flag in FLAGS if found[flag]]
-
-
-def disc_flags(obj, default):
-    if not _student(obj):
-        return default
-    return student_flags(obj) or default
-
-
-def disc_text(obj, default):
-    """Search tokens of a pupil's name: substrings, pinyin, initials."""
-    if not _student(obj):
-        return default
-    from xueji_site.search.query import name_tokens
-    return name_tokens(getattr(obj, "name", "") or "") or default
-
-
-SEARCH_INDEXES = {
-    "stage": lambda: FieldIndex(disc_stage),
-    "gender": lambda: FieldIndex(disc_gender),
-    "ethnicity": lambda: FieldIndex(disc_ethnicity),
-    "status": lambda: FieldIndex(disc_status),
-    "enrolled": lambda: FieldIndex(disc_enrolled),
-    "flags": lambda: KeywordIndex(disc_flags),
-    "text": lambda: KeywordIndex(disc_text),
-    # where a pupil's open status change waits (work queues): workflow.py
-    "waiting_at": lambda: FieldIndex(_workflow_disc_waiting_at),
-    # same name + birth date + guardian: possible duplicates without ID numbers
-    "person": lambda: FieldIndex(_duplicates_disc_person),
-    # approved status changes by type and period: workflow.disc_changes
-    "changes": lambda: KeywordIndex(_workflow_disc_changes),
+BASE_INDEXES = {
+    "content_type": lambda: FieldIndex(disc_type),
+    "parent": lambda: FieldIndex(disc_parent),
+    "ancestors": lambda: KeywordIndex(disc_ancestors),
+    "title": lambda: FieldIndex(disc_title),
+    "modified": lambda: FieldIndex(disc_modified),
 }
 
 
-def _workflow_disc_changes(obj, default):
-    from xueji_site.status.changes import disc_changes
-    return disc_changes(obj, default)
-
-
-def _workflow_disc_waiting_at(obj, default):
-    from xueji_site.status.changes import disc_waiting_at
-    return disc_waiting_at(obj, default)
-
-
-def _duplicates_disc_person(obj, default):
-    from xueji_site.record.duplicates import disc_person
-    return disc_person(obj, default)
-
-
-def add_search_indexes(catalog):
-    """Add the search indexes a catalog lacks; return their names."""
-    added = []
-    for name, factory in SEARCH_INDEXES.items():
-        if name not in catalog:
-            catalog[name] = factory()
-            added.append(name)
-    return added
-
-
-def make_catalog():
+def make_catalog(registry=None):
     catalog = Catalog()
-    catalog["content_type"] = FieldIndex(disc_type)
-    catalog["parent"] = FieldIndex(disc_parent)
-    catalog["ancestors"] = KeywordIndex(disc_ancestors)
-    catalog["title"] = FieldIndex(disc_title)
-    catalog["modified"] = FieldIndex(disc_modified)
-    catalog["code"] = FieldIndex(disc_code)
-    catalog["hashes"] = KeywordIndex(disc_hashes)
-    add_search_indexes(catalog)
+    for name, factory in BASE_INDEXES.items():
+        catalog[name] = factory()
+    for name, factory in declared_indexes(registry).items():
+        catalog[name] = factory()
     return catalog
 
 
-def install(site):
-    site.catalog = make_catalog()
+def missing_indexes(site, registry=None):
+    """Names of declared indexes the site's catalog lacks."""
+    return [name for name in declared_indexes(registry) if name not in site.catalog]
+
+
+def add_missing_indexes(site, registry=None):
+    """Add the declared indexes the catalog lacks (empty); return their names."""
+    added = missing_indexes(site, registry)
+    for name in added:
+        site.catalog[name] = declared_indexes(registry)[name]()
+    return added
+
+
+def install(site, registry=None):
+    site.catalog = make_catalog(registry)
     site.docmap = LOBTree()
 
 
@@ -260,9 +161,14 @@ def _site_of(obj):
     return root if getattr(root, "catalog", None) is not None else None
 
 
+def _catalogued(obj):
+    ct = content_registry().type_of(obj)
+    return ct is None or ct.catalogued
+
+
 def on_added(event):
     site = _site_of(event.object)
-    if site is not None:
+    if site is not None and _catalogued(event.object):
         index(site, event.object)
         for child in getattr(event.object, "values", lambda: ())():
             index(site, child)  # a subtree added in one go (rare: imports build leaf-first)
@@ -296,31 +202,8 @@ def on_modified(event):
         site.catalog.reindex_doc(event.object.docid, event.object)
 
 
-def prune_released(site):
-    """Drop the derived keys the catalog no longer backs; returns how many.
-
-    The indexes themselves keep nothing of an unindexed document: hypatia's
-    FieldIndex and KeywordIndex delete a value whose postings become empty,
-    and BTrees keeps its separator keys in step on deletion (the name tokens
-    and ID hashes of a deleted pupil leave the live state at once; only old
-    revisions hold them, until the pack). There is no TextIndex, whose
-    Lexicon would keep every word forever. What does outlive its records is
-    ``site.duplicate_keys``: the person keys (keyed hashes of name, birth date
-    and guardian) noted when two records shared one, kept after the records
-    are deleted, merged or corrected. A key with fewer than two postings in
-    the ``person`` index goes.
-    """
-    keys = getattr(site, "duplicate_keys", None)
-    if keys is None or "person" not in site.catalog:
-        return 0
-    postings = site.catalog["person"]._fwd_index
-    stale = [key for key in keys if len(postings.get(key, ())) < 2]
-    for key in stale:
-        keys.remove(key)
-    return len(stale)
-
-
 def includeme(config):
+    config.add_directive("add_index", add_index)
     config.add_subscriber(on_added, events.ObjectAdded)
     config.add_subscriber(on_will_be_removed, events.ObjectWillBeRemoved)
     config.add_subscriber(on_moved, events.ObjectMoved)
@@ -341,7 +224,6 @@ SYSTEM = _System()
 
 def scope_paths(site, user):
     """Paths of the subtrees where ``user`` may view (sorted, maybe empty)."""
-    from xueji_site.kernel.security import view_scope
     if user is SYSTEM:
         return ["/"]
     return sorted({resource_path(node) for node in view_scope(site, user) if find_root(node) is site})
@@ -396,18 +278,3 @@ def children(site, user, parent, content_type=None, sort="title", reverse=False,
         if position >= offset:
             page.append(obj)
     return total, page
-
-
-def find_by_code(request, code):
-    site = request.root
-    docids = site.catalog["code"].applyEq(code)
-    for docid in docids:
-        return site.docmap.get(docid)
-    return None
-
-
-def find_student_by_hash(request, kind, blind):
-    site = find_root(request.context) if getattr(request, "context", None) is not None else request.root
-    for docid in site.catalog["hashes"].applyEq(blind):
-        return site.docmap.get(docid)
-    return None

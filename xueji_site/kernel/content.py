@@ -1,57 +1,59 @@
-"""The content-type registry: each record type registered once.
+"""Objects of registered types: looking up their registration, creating and changing them.
 
-A registration names the class, the colander schema that feeds its add and
-edit forms, the types it may be added to, how a new object's key is made,
-and the columns of its listing. A new record type needs a class, a schema
-and one ``register`` call; the generic views do the rest.
+The registrations themselves: kernel/registry.py.
 """
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Optional
 
-from xueji_site.kernel import events
+from xueji_site.kernel import events, subrecords
 from xueji_site.kernel.folder import check_name
-
-_TYPES = {}
-
-
-@dataclass
-class ContentType:
-    name: str
-    factory: type
-    schema: Optional[Callable]  # schema(request, context, adding) -> colander.SchemaNode
-    title: object
-    add_to: tuple = ()
-    key: Optional[Callable] = None  # key(appstruct, parent) -> child name
-    columns: tuple = ()  # (attribute-or-callable, label) for listings
-    sensitive: tuple = ()  # fields sealed at rest and masked on screen
-    icon: str = ""
-    derived: Callable = field(default=lambda obj: {})  # extra read-only fields to show
-    review_fields: tuple = ()  # fields whose changes wait for approval (review.py)
+from xueji_site.kernel.registry import content_registry
 
 
-def register(content_type):
-    _TYPES[content_type.name] = content_type
-    return content_type
+# -- reading the registry -------------------------------------------------------------
+
+def get(name, registry=None):
+    return content_registry(registry).get(name)
 
 
-def get(name):
-    return _TYPES[name]
+def all_types(registry=None):
+    return content_registry(registry).all()
 
 
-def all_types():
-    return list(_TYPES.values())
+def type_of(obj, registry=None):
+    return content_registry(registry).type_of(obj)
 
 
-def type_of(obj):
-    return _TYPES.get(getattr(obj, "content_type", None))
+def addable_types(parent, registry=None):
+    """Types that may be added to ``parent`` as children (permission is checked by the views)."""
+    return content_registry(registry).addable(parent)
 
 
-def addable_types(parent):
-    """Types that may be added to ``parent`` (permission is checked by the views)."""
-    kind = getattr(parent, "content_type", None)
-    return [ct for ct in _TYPES.values() if kind in ct.add_to]
+def sensitive_of(obj, registry=None):
+    """The fields of ``obj`` that are sealed and masked, from its registration."""
+    ct = type_of(obj, registry)
+    return ct.sensitive if ct is not None else ()
 
+
+def history_holder(obj, registry=None):
+    """The object whose history records ``obj``'s changes, or None.
+
+    ``obj`` itself when its type keeps a history; else, when its type's
+    changes enter the history, the nearest ancestor whose type keeps one.
+    """
+    types = content_registry(registry)
+    ct = types.type_of(obj)
+    if ct is None or not (ct.history or ct.keeps_history):
+        return None
+    node = obj
+    while node is not None:
+        holder_type = types.type_of(node)
+        if holder_type is not None and holder_type.keeps_history:
+            return node
+        node = getattr(node, "__parent__", None)
+    return None
+
+
+# -- changing the tree ---------------------------------------------------------------
 
 def apply_fields(obj, appstruct):
     """Set schema fields on ``obj``; return {field: (before, after)} of real changes."""
@@ -72,15 +74,19 @@ def create(type_name, parent, appstruct, registry=None):
     """Make a ``type_name`` from ``appstruct`` and add it to ``parent``.
 
     The only way objects enter the tree, so that keys are validated and
-    ObjectAdded (catalog, audit) always fires.
+    ObjectAdded (catalog, audit, history) always fires. A collection type's
+    object goes into the parent's sub-record collection.
     """
-    ct = _TYPES[type_name]
+    ct = content_registry(registry).get(type_name)
     if getattr(parent, "content_type", None) not in ct.add_to:
-        raise ValueError("%s cannot be added to %s" % (type_name, parent.content_type))
-    name = ct.key(appstruct, parent)
-    check_name(parent, name)
+        raise ValueError("%s cannot be added to %s" % (type_name, getattr(parent, "content_type", None)))
     obj = ct.factory()
     obj.created = time.time()
+    if ct.collection:
+        apply_fields(obj, appstruct)
+        return subrecords.add(parent, ct.name, obj, registry=registry)
+    name = ct.key(appstruct, parent)
+    check_name(parent, name)
     apply_fields(obj, appstruct)
     parent.add(name, obj, registry=registry)
     return obj

@@ -12,6 +12,7 @@ from persistent import Persistent
 
 from xueji_site.kernel import events
 
+SUBRECORDS = "@"  # names of sub-record collections start with it; children's never do
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -40,6 +41,11 @@ class Container(Persistent):
 
     # -- reading -----------------------------------------------------------
     def __getitem__(self, name):
+        if name[:1] == SUBRECORDS:  # a sub-record collection (kernel/subrecords.py), not a child
+            found = (getattr(self, "subrecords", None) or {}).get(name[1:])
+            if found is None:
+                raise KeyError(name)
+            return found
         return self.data[name]
 
     def get(self, name, default=None):

@@ -2,9 +2,12 @@
 before and after values, who and when. Kept on the record (a BTree, sized
 for years) so it moves with the pupil from school to school.
 
-Sensitive values are kept masked here; the full value is only on the
-record itself (sealed). Entries are written by event subscribers, so no
-code path can change a record without leaving one.
+Which objects keep a history, and whose changes enter it, is part of their
+types' registrations (``keeps_history``, ``history``): a family member's or a
+sub-record's changes enter the history of the pupil it belongs to. Sensitive
+values (the registration's ``sensitive``) are kept masked here; the full
+value is only on the record itself (sealed). Entries are written by event
+subscribers, so no code path can change a record without leaving one.
 """
 import random
 import time
@@ -14,11 +17,12 @@ from pyramid.threadlocal import get_current_request
 from pyramid.traversal import resource_path
 
 from xueji_site.kernel import events
-from xueji_site.standards.idnumbers import mask_field
+from xueji_site.kernel.content import history_holder, sensitive_of, type_of
+from xueji_site.kernel.masking import mask_field
 
 
 def _shown(obj, field, value):
-    if field in getattr(obj, "SENSITIVE", ()):
+    if field in sensitive_of(obj):
         return mask_field(field, value)
     if value is None:
         return ""
@@ -56,30 +60,53 @@ def entries(obj, limit=200):
     return found
 
 
-def _tracked(obj):
-    return getattr(obj, "content_type", None) == "Student"
+def _part(obj, holder):
+    """How an entry about ``obj`` names it in ``holder``'s history ('' for the holder itself)."""
+    if obj is holder:
+        return ""
+    ct = type_of(obj)
+    return "%s %s" % (ct.name, getattr(obj, "__name__", "") or "")
 
 
 def on_added(event):
-    if _tracked(event.object):
-        record(event.object, "create", note=resource_path(event.parent))
+    holder = history_holder(event.object)
+    if holder is None:
+        return
+    if holder is event.object:
+        record(holder, "create", note=resource_path(event.parent))
+    else:
+        record(holder, "add-part", note=_part(event.object, holder))
 
 
 def on_modified(event):
     obj = event.object
-    if _tracked(obj):
-        changes = [(field, _shown(obj, field, before), _shown(obj, field, after))
-                   for field, (before, after) in sorted(event.changes.items())]
-        record(obj, "modify", changes, getattr(event, "note", "") or "")
+    holder = history_holder(obj)
+    if holder is None:
+        return
+    changes = [(field, _shown(obj, field, before), _shown(obj, field, after))
+               for field, (before, after) in sorted(event.changes.items())]
+    note = getattr(event, "note", "") or ""
+    if holder is obj:
+        record(holder, "modify", changes, note)
+    else:
+        record(holder, "modify-part", changes, (_part(obj, holder) + " " + note).strip())
+
+
+def on_will_be_removed(event):
+    holder = history_holder(event.object)
+    if holder is not None and holder is not event.object:
+        record(holder, "remove-part", note=_part(event.object, holder))
 
 
 def on_moved(event):
-    if _tracked(event.object):
+    holder = history_holder(event.object)
+    if holder is event.object:
         before = resource_path(event.old_parent)
-        record(event.object, "move", (("place", before, resource_path(event.object.__parent__)),))
+        record(holder, "move", (("place", before, resource_path(holder.__parent__)),))
 
 
 def includeme(config):
     config.add_subscriber(on_added, events.ObjectAdded)
     config.add_subscriber(on_modified, events.ObjectModified)
+    config.add_subscriber(on_will_be_removed, events.ObjectWillBeRemoved)
     config.add_subscriber(on_moved, events.ObjectMoved)

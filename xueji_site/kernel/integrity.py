@@ -32,26 +32,26 @@ import json
 from persistent import Persistent
 
 from xueji_site.kernel.crypto import keyring
+from xueji_site.kernel.registry import content_registry
 
 OK, CHANGED, UNSTAMPED = "ok", "changed", "unstamped"
 ATTR = "_integrity"
 PURPOSE = "record-mac"
 
-# The core fields, as the attribute names under which they are stored. A
-# field absent from the stored state (the class default applies) is left out
-# of the MAC input, so removing a stored field is a change too.
-STUDENT_FIELDS = (
-    "__name__", "name", "former_name", "gender", "birth_date", "ethnicity", "nationality",
-    "id_type", "status", "enrolled_on", "enrolment_mode", "graduation_year", "left_on",
-    "id_hash", "registry_hash", "_sealed_id_number", "_sealed_registry_no", "_sealed_certificate",
-)
-GRADUATE_FIELDS = (
-    "__name__", "name", "former_name", "gender", "birth_date", "ethnicity", "nationality",
-    "id_type", "outcome", "year", "left_on", "cohort", "class_key", "school_code", "school_name",
-    "status_history", "archived_at", "retained_until", "id_blind",
-    "_sealed_id_number", "_sealed_registry_no", "_sealed_certificate",
-)
-FIELDS = {"Student": STUDENT_FIELDS, "ArchivedGraduate": GRADUATE_FIELDS}
+# The core fields of each type are part of its registration (``mac_fields`` of
+# ``config.add_content_type``), as the attribute names under which they are
+# stored; the registration also sets them on the class as ``mac_fields``,
+# which is what pickling reads. A field absent from the stored state (the
+# class default applies) is left out of the MAC input, so removing a stored
+# field is a change too.
+
+
+def fields_of(kind, registry=None):
+    """The MAC'd fields of type ``kind``, from its registration."""
+    ct = content_registry(registry).find(kind)
+    if ct is None or not ct.mac_fields:
+        raise TypeError("%r carries no record MAC" % (kind,))
+    return tuple(ct.mac_fields)
 
 
 def _plain(value):
@@ -65,16 +65,17 @@ def _plain(value):
     raise TypeError("a core field of a record holds %r, which the record MAC cannot encode" % type(value))
 
 
-def canonical(kind, state):
+def canonical(kind, state, fields=None):
     """The MAC input: the type and its core fields present in ``state``, as canonical JSON."""
-    core = {field: state[field] for field in FIELDS[kind] if field in state}
+    fields = fields_of(kind) if fields is None else fields
+    core = {field: state[field] for field in fields if field in state}
     return json.dumps([kind, core], sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                       default=_plain)
 
 
-def mac(kind, state):
+def mac(kind, state, fields=None):
     """The record MAC (hex) of a pickled state dict of type ``kind``."""
-    return keyring().blind(PURPOSE, canonical(kind, state))
+    return keyring().blind(PURPOSE, canonical(kind, state, fields))
 
 
 def _split(state):
@@ -83,7 +84,8 @@ def _split(state):
 
 
 class Stamped:
-    """Mixin: the pickled state carries the MAC of its core fields.
+    """Mixin: the pickled state carries the MAC of its core fields (``mac_fields``,
+    set on the class by its registration).
 
     ``Persistent.__getstate__`` already leaves out ``_p_`` and ``_v_``
     attributes; the MAC input is then drawn from the named core fields only,
@@ -94,7 +96,7 @@ class Stamped:
     def __getstate__(self):
         state = super().__getstate__()
         found = dict(_split(state))
-        found[ATTR] = mac(self.content_type, found)
+        found[ATTR] = mac(self.content_type, found, self.mac_fields)
         # The object in this connection's cache keeps the MAC just written, so
         # that it matches its stored state (a plain dict write: not a change).
         self.__dict__[ATTR] = found[ATTR]
@@ -103,15 +105,16 @@ class Stamped:
 
 def check(obj):
     """OK, CHANGED or UNSTAMPED for the record as it was loaded."""
-    kind = getattr(obj, "content_type", None)
-    if kind not in FIELDS:
+    fields = getattr(obj, "mac_fields", ())
+    if not fields:
         raise TypeError("%r carries no record MAC" % (obj,))
     obj._p_activate()
     state = _split(Persistent.__getstate__(obj))  # the stored state, not a fresh stamp
     stored = state.get(ATTR)
     if not isinstance(stored, str):
         return UNSTAMPED
-    return OK if hmac.compare_digest(stored.encode("utf-8"), mac(kind, state).encode()) else CHANGED
+    expected = mac(obj.content_type, state, fields)
+    return OK if hmac.compare_digest(stored.encode("utf-8"), expected.encode()) else CHANGED
 
 
 def placed(record):
@@ -122,27 +125,3 @@ def placed(record):
     """
     parent = getattr(record, "__parent__", None)
     return parent is not None and parent.get(record.__name__) is record
-
-
-# -- finding the records --------------------------------------------------------
-
-def records(node):
-    """Every Student and ArchivedGraduate at or below ``node``, depth first.
-
-    Walks the tree itself (not the catalog, which a tamperer could edit too),
-    including each school's graduate archive, which is not one of its
-    children. A pupil's own children (family members) are not descended into.
-    """
-    kind = getattr(node, "content_type", None)
-    if kind in FIELDS:
-        yield node
-        return
-    archive = getattr(node, "graduate_archive", None) if kind == "School" else None
-    if archive is not None:
-        for year in list(archive.values()):
-            yield from list(year.values())
-    if kind is not None and hasattr(node, "values"):
-        # one container's children at a time, as a list: a caller may commit
-        # or trim the cache between records without upsetting an iterator
-        for child in list(node.values()):
-            yield from records(child)

@@ -1,9 +1,10 @@
-"""What the registry collects about a pupil and a family member, why, on what
-basis and for how long (security.md G1, G2; PIPL art. 6, 13, 19, 31).
+"""The field inventory: what the registry collects, why, on what basis and for
+how long (security.md G1, G2; PIPL art. 6, 13, 19, 31).
 
-Every field of the record forms appears here exactly once (a test compares
-this table with the schemas, so a new field cannot slip in unexplained), and
-the privacy notice shows it. Two bases:
+Each type registers its table (``inventory=`` of ``add_content_type``, made
+with ``uses``): every field of its form appears there exactly once (a test
+compares each registered type's table with its schema, so a new field cannot
+slip in unexplained), and the privacy notice shows it. Two bases:
 
 - ``statutory``: the national 学籍 form and the rules for keeping it
   (《中小学生学籍管理办法》) oblige the school to hold the field; no consent is
@@ -42,39 +43,20 @@ PURPOSES = {
 }
 
 
-def _uses(basis, purpose, retention, *names):
+def uses(basis, purpose, retention, *names):
+    """{name: Use} for fields sharing one basis, purpose and retention."""
     return {name: Use(basis, purpose, retention) for name in names}
 
 
-STUDENT = {
-    **_uses(STATUTORY, "identity", ARCHIVE, "name", "former_name", "gender", "birth_date", "ethnicity",
-            "nationality", "id_type", "id_number", "registry_no"),
-    **_uses(STATUTORY, "identity", SCHOOL, "birthplace", "native_place", "id_valid_until", "hmt_status",
-            "household_place", "household_type"),
-    **_uses(STATUTORY, "enrolment", SCHOOL, "political_status", "provincial_no", "seat_no", "enrolled_on",
-            "enrolment_mode", "attendance_mode", "source"),
-    **_uses(STATUTORY, "health", SCHOOL, "health", "disability", "inclusive"),
-    **_uses(STATUTORY, "contact", SCHOOL, "current_address", "mailing_address", "home_address", "phone",
-            "postcode"),
-    **_uses(STATUTORY, "support", SCHOOL, "only_child", "preschool", "left_behind", "migrant_child", "orphan",
-            "martyr_child", "needs_aid", "boarding_subsidy", "bought_place"),
-    **_uses(STATUTORY, "safety", SCHOOL, "school_bus", "distance_km", "commute_mode"),
-    **_uses(STATUTORY, "guardian", SCHOOL, "guardian_name", "guardian_relation", "guardian_id_number",
-            "guardian_phone"),
-    **_uses(CONSENT, "profile", SCHOOL, "specialty", "email"),
-}
+def purpose_label(use):
+    """A purpose's text: a key of PURPOSES, or a registration's own translation string."""
+    return PURPOSES.get(use.purpose, use.purpose)
 
-FAMILY = {
-    **_uses(STATUTORY, "guardian", SCHOOL, "name", "relation", "is_guardian", "id_type", "id_number", "phone"),
-    **_uses(STATUTORY, "support", SCHOOL, "ethnicity", "household_place", "address", "employer", "position"),
-}
 
-# The form's record of consent itself (a field of the Student schema, not data collected).
+def consent_fields(table):
+    """The fields of an inventory table that are stored only with a recorded consent."""
+    return tuple(name for name, use in table.items() if use.basis == CONSENT)
+
+
+# The form's record of consent itself (a field of a record's schema, not data collected).
 CONSENT_FIELD = "optional_consent"
-CONSENT_FIELDS = tuple(name for name, use in STUDENT.items() if use.basis == CONSENT)
-
-
-def rows(table, translate):
-    """(field title, purpose, basis, retention) for the privacy notice, given the schema's titles."""
-    return [(translate(BASIS_LABELS[use.basis]), translate(PURPOSES[use.purpose]),
-             translate(RETENTION_LABELS[use.retention]), name) for name, use in table.items()]

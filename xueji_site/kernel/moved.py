@@ -29,15 +29,24 @@ MODULES = {_OLD + old: "xueji_site." + new for old, new in {
     "destinations": "graduates.destinations", "search": "search.query", "reports": "search.reports",
     "approvals": "exports.approvals", "importing": "imports.importing", "importfiles": "imports.importfiles",
 }.items()}
-# A module that was split: (old module, name) → new module.
+# A module that was split: (old module, name) → (new module, name).
+_SEARCH, _STATUS = "xueji_site.search.indexes", "xueji_site.status.changes"
 NAMES = {
-    (_OLD + "resources", "Node"): "xueji_site.kernel.nodes",
-    (_OLD + "resources", "Site"): "xueji_site.kernel.nodes",
-    (_OLD + "resources", "Bureau"): "xueji_site.tree.nodes",
-    (_OLD + "resources", "School"): "xueji_site.tree.nodes",
-    (_OLD + "resources", "SchoolClass"): "xueji_site.tree.nodes",
-    (_OLD + "resources", "Student"): "xueji_site.record.models",
-    (_OLD + "resources", "FamilyMember"): "xueji_site.record.models",
+    (_OLD + "resources", "Node"): ("xueji_site.kernel.nodes", "Node"),
+    (_OLD + "resources", "Site"): ("xueji_site.kernel.nodes", "Site"),
+    (_OLD + "resources", "Bureau"): ("xueji_site.tree.nodes", "Bureau"),
+    (_OLD + "resources", "School"): ("xueji_site.tree.nodes", "School"),
+    (_OLD + "resources", "SchoolClass"): ("xueji_site.tree.nodes", "SchoolClass"),
+    (_OLD + "resources", "Student"): ("xueji_site.record.models", "Student"),
+    (_OLD + "resources", "FamilyMember"): ("xueji_site.record.models", "FamilyMember"),
+    # the catalog's discriminators now live beside the features that declare their indexes
+    **{(_OLD + "catalog", name): (_SEARCH, name) for name in (
+        "disc_stage", "disc_gender", "disc_ethnicity", "disc_status", "disc_enrolled", "disc_flags", "disc_text")},
+    (_OLD + "catalog", "disc_code"): ("xueji_site.tree.indexes", "disc_code"),
+    (_OLD + "catalog", "disc_hashes"): ("xueji_site.record.indexes", "disc_hashes"),
+    (_OLD + "catalog", "_workflow_disc_changes"): (_STATUS, "disc_changes"),
+    (_OLD + "catalog", "_workflow_disc_waiting_at"): (_STATUS, "disc_waiting_at"),
+    (_OLD + "catalog", "_duplicates_disc_person"): ("xueji_site.record.duplicates", "disc_person"),
 }
 
 
@@ -45,7 +54,7 @@ def new_place(module, name):
     """(module, name) where an object pickled as ``module.name`` lives now."""
     found = NAMES.get((module, name))
     if found is not None:
-        return found, name
+        return found
     return MODULES.get(module, module), name
 
 

@@ -4,6 +4,8 @@ classes) live in ``xueji_site.tree``; pupils' records in ``xueji_site.record``.
 """
 import time
 
+from persistent import Persistent
+
 from xueji_site.kernel.folder import Container
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.security import type_acl
@@ -48,3 +50,8 @@ class Site(Node, Container):
     @property
     def sort_title(self):
         return ""
+
+
+class Leaf(Node, Persistent):
+    """A node without children: part of a record kept among its parent's children
+    (a family member). It gets the generic record page (views/generic.py)."""

@@ -28,3 +28,7 @@ UNSET = "xueji.permission-not-declared"
 ALL = (VIEW, VIEW_RECORD, VIEW_SENSITIVE, ADD, EDIT, DELETE, SHARE, MANAGE_USERS, AUDIT, ACCOUNT,
        APPROVE_SCHOOL, APPROVE_BUREAU, REQUEST_CHANGE, GUARDIAN_REQUEST, GRADUATE, TRACK_GRADUATES, ISSUE_CODE,
        APPROVE_EXPORT)
+
+# Bundles the registrations grant together.
+STRUCTURE_ADMIN = frozenset({VIEW, ADD, EDIT, DELETE, SHARE})  # a bureau, school or class: its own
+RECORD_FULL = frozenset({VIEW, VIEW_RECORD, VIEW_SENSITIVE})   # a whole record, unmasked

@@ -17,8 +17,6 @@ from xueji_site.kernel import security
 from xueji_site.kernel.root import get_site
 
 ABSOLUTE_TIMEOUT = 12 * 3600
-# Holders of these roles must log in with a second factor (MLPS 8.1.4.1d).
-SECOND_FACTOR_ROLES = frozenset({security.SYSADMIN, security.SECURITY_ADMIN, security.BUREAU_ADMIN})
 
 
 def request_site(request):
@@ -45,11 +43,12 @@ def request_user(request):
 def needs_second_factor(request, user):
     """Whether ``user`` (or one of their groups) holds a role that requires a second factor."""
     principals = request.site.principals
+    second_factor = security.second_factor_roles(request.registry)
     holders = [user] + [principals.get(g) for g in getattr(user, "groups", ())]
     for holder in filter(None, holders):
         places = list(getattr(holder, "places", ()) or ()) + [request.site]
         for node in places:
-            if SECOND_FACTOR_ROLES & set(security.local_roles_of(node, holder.userid)):
+            if second_factor & set(security.local_roles_of(node, holder.userid)):
                 return True
     return False
 

@@ -9,12 +9,13 @@ from xueji_site.kernel.users import Principals
 ROOT_KEY = "xueji"
 
 
-def make_site():
+def make_site(registry=None):
+    """A new, empty site: its catalog has every declared index and every evolve step counts as applied."""
     site = Site()
     site.principals = Principals()
     site.audit = AuditLog()
-    catalog.install(site)
-    site.generation = evolve.LATEST
+    catalog.install(site, registry)
+    evolve.mark_all_applied(site, registry)
     return site
 
 
@@ -35,8 +36,9 @@ def close_databases(registry):
         db.close()
 
 
-def ensure_site(db):
-    """Create the site in ``db`` if it is new, then apply pending evolve steps.
+def ensure_site(db, registry=None):
+    """Create the site in ``db`` if it is new, then apply pending evolve steps
+    (and add the declared indexes the catalog lacks).
 
     Runs at start-up in its own transaction, never inside the root factory.
     """
@@ -47,10 +49,10 @@ def ensure_site(db):
         with tm:
             root = conn.root()
             if ROOT_KEY not in root:
-                root[ROOT_KEY] = make_site()
+                root[ROOT_KEY] = make_site(registry)
         site = conn.root()[ROOT_KEY]
-        if evolve.pending(site):
-            evolve.run(site)
+        if evolve.needs_work(site, registry):
+            evolve.run(site, registry)
         return True
     finally:
         transaction.abort()

@@ -6,16 +6,24 @@ walking up the lineage, so authority follows the tree. Every change to an
 ACL or to local roles goes through ``set_acl`` / ``set_local_roles``, which
 fire ``SecurityChanged``.
 """
+from dataclasses import dataclass
+
 from persistent.list import PersistentList
 from persistent.mapping import PersistentMapping
-from pyramid.authorization import ACLHelper, Allow, Authenticated, Everyone, DENY_ALL
+from pyramid.authorization import ACLHelper, Allow, Authenticated, DENY_ALL, Everyone
 from pyramid.location import lineage
+from pyramid.threadlocal import get_current_registry
+from pyramid.traversal import find_root
 
 from xueji_site.kernel import events
 from xueji_site.kernel import permissions as P
 from xueji_site.kernel.i18n import _
+from xueji_site.kernel.registry import content_registry
 
 # -- roles -----------------------------------------------------------------
+# The names of the roles. What each may do on each type of node is part of
+# that type's registration (``permissions``); where a role may be granted, its
+# rank and whether it needs a second factor, of its own (``add_role``).
 
 SYSADMIN = "sysadmin"
 SECURITY_ADMIN = "security_admin"
@@ -26,20 +34,6 @@ SCHOOL_REGISTRAR = "school_registrar"
 HEAD_TEACHER = "head_teacher"
 TEACHER = "teacher"
 GUARDIAN = "guardian"
-
-# role → (label, rank, the node types where it may be granted)
-ROLES = {
-    SYSADMIN: (_("系统管理员"), 100, ("Site",)),
-    SECURITY_ADMIN: (_("安全管理员"), 100, ("Site",)),
-    AUDITOR: (_("审计员"), 100, ("Site",)),
-    BUREAU_ADMIN: (_("教育局管理员"), 80, ("Bureau",)),
-    PRINCIPAL: (_("校长"), 60, ("School",)),
-    SCHOOL_REGISTRAR: (_("学籍管理员"), 50, ("School",)),
-    HEAD_TEACHER: (_("班主任"), 40, ("SchoolClass",)),
-    TEACHER: (_("任课教师"), 30, ("SchoolClass",)),
-    GUARDIAN: (_("监护人"), 10, ("Student",)),
-}
-
 
 # 三员分立 (MLPS 8.1.4.2d): system, security and audit duties are held by
 # different people. Nobody holds two of these; the security administrator alone
@@ -52,107 +46,85 @@ class SeparationOfDuties(ValueError):
     """A grant that would give one principal two of the DUTY_ROLES."""
 
 
+@dataclass(frozen=True)
+class Role:
+    name: str
+    label: object
+    rank: int                 # who may grant it: a holder of a higher rank (or equal, from above)
+    grantable_on: tuple       # the node types where it may be granted
+    second_factor: bool = False  # its holders log in with a second factor (MLPS 8.1.4.1d)
+
+
+def add_role(config, name, label, rank, grantable_on, second_factor=False):
+    """``config.add_role(name, label, rank, grantable_on=(type names), second_factor=False)``."""
+    role = Role(name, label, rank, tuple(grantable_on), second_factor)
+    registry = config.registry
+
+    def register():
+        roles_of(registry)[name] = role
+
+    config.action(("xueji-role", name), register)
+
+
+def roles_of(registry=None):
+    """name -> Role, as registered (in registration order)."""
+    registry = registry if registry is not None else get_current_registry()
+    found = getattr(registry, "xueji_roles", None)
+    if found is None:
+        found = registry.xueji_roles = {}
+    return found
+
+
 def role_principal(role):
     return "role:" + role
 
 
-def role_label(role):
-    return ROLES[role][0] if role in ROLES else role
+def role_label(role, registry=None):
+    found = roles_of(registry).get(role)
+    return found.label if found is not None else role
 
 
-# -- the matrix ------------------------------------------------------------
-# type → role → permissions. A role granted at a node applies to the node and
-# everything below it; a type not listing a role gives it nothing there.
-_STRUCTURE_ADMIN = {P.VIEW, P.ADD, P.EDIT, P.DELETE, P.SHARE}
-_RECORD_FULL = {P.VIEW, P.VIEW_RECORD, P.VIEW_SENSITIVE}
-
-# APPROVE_EXPORT (G3/G4): a principal approves the bulk exports of the
-# school's pupils, a bureau admin those of its subtree; approvals.py adds what
-# a matrix cannot say (never one's own request; an external export only by a
-# bureau admin of a bureau above).
-MATRIX = {
-    "Site": {
-        SYSADMIN: {P.VIEW, P.ADD, P.EDIT, P.SHARE, P.MANAGE_USERS},
-        SECURITY_ADMIN: {P.VIEW, P.SHARE, P.MANAGE_USERS},
-        AUDITOR: {P.AUDIT},
-    },
-    "Bureau": {
-        SYSADMIN: _STRUCTURE_ADMIN,
-        SECURITY_ADMIN: {P.VIEW, P.SHARE},
-        BUREAU_ADMIN: {P.VIEW, P.ADD, P.EDIT, P.SHARE, P.APPROVE_BUREAU, P.GRADUATE, P.APPROVE_EXPORT},
-    },
-    "School": {
-        SYSADMIN: _STRUCTURE_ADMIN,
-        SECURITY_ADMIN: {P.VIEW, P.SHARE},
-        BUREAU_ADMIN: _STRUCTURE_ADMIN | {P.GRADUATE, P.APPROVE_EXPORT},
-        PRINCIPAL: {P.VIEW, P.SHARE, P.APPROVE_SCHOOL, P.GRADUATE, P.APPROVE_EXPORT},
-        SCHOOL_REGISTRAR: {P.VIEW, P.ADD, P.EDIT, P.SHARE, P.GRADUATE},
-    },
-    "SchoolClass": {
-        SYSADMIN: _STRUCTURE_ADMIN,
-        SECURITY_ADMIN: {P.VIEW, P.SHARE},
-        BUREAU_ADMIN: _STRUCTURE_ADMIN | {P.APPROVE_EXPORT},
-        PRINCIPAL: {P.VIEW, P.SHARE, P.APPROVE_EXPORT},
-        SCHOOL_REGISTRAR: _STRUCTURE_ADMIN,
-        HEAD_TEACHER: {P.VIEW},
-        TEACHER: {P.VIEW},
-    },
-    "Student": {
-        SYSADMIN: _RECORD_FULL | {P.ADD, P.EDIT, P.DELETE, P.SHARE},
-        SECURITY_ADMIN: {P.VIEW, P.SHARE},
-        BUREAU_ADMIN: _RECORD_FULL | {P.ADD, P.EDIT, P.DELETE, P.SHARE, P.APPROVE_BUREAU, P.REQUEST_CHANGE,
-                                      P.TRACK_GRADUATES},
-        PRINCIPAL: _RECORD_FULL | {P.SHARE, P.APPROVE_SCHOOL, P.REQUEST_CHANGE, P.TRACK_GRADUATES, P.ISSUE_CODE},
-        SCHOOL_REGISTRAR: _RECORD_FULL | {P.ADD, P.EDIT, P.DELETE, P.SHARE, P.REQUEST_CHANGE,
-                                          P.TRACK_GRADUATES, P.ISSUE_CODE},
-        HEAD_TEACHER: {P.VIEW, P.VIEW_RECORD, P.ADD, P.EDIT},
-        TEACHER: {P.VIEW},
-        GUARDIAN: _RECORD_FULL | {P.ISSUE_CODE, P.GUARDIAN_REQUEST},
-    },
-    # A school's archive of graduates (archive.py): read-only for everyone — no
-    # add, edit, delete or share — but destinations may be tracked and holders
-    # may issue verification codes. Set on each Archive through set_acl.
-    "Archive": {
-        SYSADMIN: _RECORD_FULL,
-        SECURITY_ADMIN: {P.VIEW},
-        BUREAU_ADMIN: _RECORD_FULL | {P.TRACK_GRADUATES},
-        PRINCIPAL: _RECORD_FULL | {P.TRACK_GRADUATES, P.ISSUE_CODE},
-        SCHOOL_REGISTRAR: _RECORD_FULL | {P.TRACK_GRADUATES, P.ISSUE_CODE},
-        GUARDIAN: {P.VIEW_RECORD, P.VIEW_SENSITIVE, P.ISSUE_CODE},
-    },
-    # Family members are part of the record: who may read the record may read them.
-    "FamilyMember": {
-        SYSADMIN: _RECORD_FULL | {P.EDIT, P.DELETE},
-        SECURITY_ADMIN: {P.VIEW},
-        BUREAU_ADMIN: _RECORD_FULL | {P.EDIT, P.DELETE},
-        PRINCIPAL: _RECORD_FULL,
-        SCHOOL_REGISTRAR: _RECORD_FULL | {P.EDIT, P.DELETE},
-        HEAD_TEACHER: {P.VIEW, P.VIEW_RECORD, P.EDIT, P.DELETE},
-        TEACHER: {P.VIEW},
-        GUARDIAN: _RECORD_FULL,
-    },
-}
-
-_TYPE_ACLS = {}
+def second_factor_roles(registry=None):
+    return frozenset(name for name, role in roles_of(registry).items() if role.second_factor)
 
 
-def type_acl(type_name):
-    """The ACL every node of ``type_name`` has unless one was set on it."""
-    acl = _TYPE_ACLS.get(type_name)
+# -- the matrix, read from the registrations --------------------------------------
+
+def matrix(registry=None):
+    """type name -> role -> permissions, from every registration (for checks and the docs)."""
+    return {ct.name: {role: frozenset(perms) for role, perms in ct.permissions.items()}
+            for ct in content_registry(registry).all()}
+
+
+def permissions_of(type_name, role, registry=None):
+    ct = content_registry(registry).find(type_name)
+    return frozenset(ct.permissions.get(role, ())) if ct is not None else frozenset()
+
+
+def type_acl(type_name, registry=None):
+    """The ACL every node of ``type_name`` has unless one was set on it.
+
+    A type nobody registered has nothing but the final deny: default deny.
+    """
+    types = content_registry(registry)
+    cache = types.acl_cache()
+    acl = cache.get(type_name)
     if acl is None:
+        ct = types.find(type_name)
         acl = []
-        for role, perms in sorted(MATRIX.get(type_name, {}).items()):
-            acl.append((Allow, role_principal(role), tuple(sorted(perms))))
-        if type_name == "Site":
-            acl.append((Allow, Authenticated, (P.ACCOUNT,)))
+        if ct is not None:
+            for role, perms in sorted(ct.permissions.items()):
+                acl.append((Allow, role_principal(role), tuple(sorted(perms))))
+            acl.extend(ct.acl_extra)
         acl.append(DENY_ALL)  # the type's ACL is the whole answer: nothing leaks from above
-        acl = _TYPE_ACLS[type_name] = tuple(acl)
+        acl = cache[type_name] = tuple(acl)
     return acl
 
 
-def roles_with(type_name, permission):
+def roles_with(type_name, permission, registry=None):
     """Roles that hold ``permission`` on nodes of ``type_name``."""
-    return {role for role, perms in MATRIX.get(type_name, {}).items() if permission in perms}
+    ct = content_registry(registry).find(type_name)
+    return {role for role, perms in (ct.permissions.items() if ct is not None else ()) if permission in perms}
 
 
 # -- ACL and local roles: the one way to change them ----------------------
@@ -177,8 +149,9 @@ def set_local_roles(node, principal, roles, registry=None, user=None):
     find where it holds roles without walking the tree.
     """
     roles = tuple(sorted(set(roles)))
+    known = roles_of(registry)
     for role in roles:
-        if role not in ROLES:
+        if role not in known:
             raise ValueError("unknown role %r" % role)
     if len(DUTY_ROLES.intersection(roles)) > 1:
         raise SeparationOfDuties("one principal may hold only one of %s" % ", ".join(sorted(DUTY_ROLES)))
@@ -241,14 +214,15 @@ def may_grant(user, node, role):
     here (or above) a role that outranks it, or an equal rank at a strict
     ancestor (a city bureau admin may make a county bureau admin).
     """
-    if role not in ROLES or node.content_type not in ROLES[role][2]:
+    known = roles_of()
+    if role not in known or node.content_type not in known[role].grantable_on:
         return False
     if role in DUTY_ROLES:  # 三员: only the security administrator grants the other two
         base = [user.userid] + list(getattr(user, "groups", ()))
         return role != SECURITY_ADMIN and SECURITY_ADMIN in gather_roles(node, base)
     if not permits(user, node, P.SHARE):
         return False
-    rank = ROLES[role][1]
+    rank = known[role].rank
     base = [user.userid] + list(getattr(user, "groups", ()))
     for depth, ancestor in enumerate(lineage(node)):
         table = getattr(ancestor, "local_roles", None)
@@ -256,14 +230,14 @@ def may_grant(user, node, role):
             continue
         for principal in base:
             for held in table.get(principal, ()):
-                held_rank = ROLES.get(held, ("", 0))[1]
+                held_rank = known[held].rank if held in known else 0
                 if held_rank > rank or (held_rank == rank and depth > 0):
                     return True
     return False
 
 
 def grantable_roles(user, node):
-    return [role for role in ROLES if may_grant(user, node, role)]
+    return [role for role in roles_of() if may_grant(user, node, role)]
 
 
 def view_scope(site, user):
@@ -274,7 +248,7 @@ def view_scope(site, user):
     for holder in holders:
         for node in getattr(holder, "places", ()) or ():
             roles = local_roles_of(node, holder.userid)
-            if any(P.VIEW in MATRIX.get(node.content_type, {}).get(r, ()) for r in roles):
+            if any(P.VIEW in permissions_of(node.content_type, r) for r in roles):
                 scope.append(node)
     return scope
 
@@ -295,7 +269,6 @@ def forget_removed_places(event):
     Otherwise a guardian's list of places keeps a deleted pupil reachable, and
     the record survives every pack (security.md F1).
     """
-    from pyramid.traversal import find_root
     site = find_root(event.parent)
     principals = getattr(site, "principals", None)
     if principals is None:
@@ -308,4 +281,8 @@ def forget_removed_places(event):
 
 
 def includeme(config):
+    config.add_directive("add_role", add_role)
     config.add_subscriber(forget_removed_places, events.ObjectWillBeRemoved)
+    config.add_role(SYSADMIN, _("系统管理员"), 100, ("Site",), second_factor=True)
+    config.add_role(SECURITY_ADMIN, _("安全管理员"), 100, ("Site",), second_factor=True)
+    config.add_role(AUDITOR, _("审计员"), 100, ("Site",))

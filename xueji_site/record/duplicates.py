@@ -8,7 +8,13 @@ everything: the surviving record takes the other's history, family members
 and status changes, and the merged record's key becomes an alias so old
 links and hashes still lead to the survivor.
 """
-from xueji_site.kernel import content, history
+from BTrees.OOBTree import OOTreeSet
+from hypatia.field import FieldIndex
+from hypatia.query import Eq
+from pyramid.traversal import find_root
+
+from xueji_site.kernel import content, events, history
+from xueji_site.kernel.catalog import scoped
 from xueji_site.kernel.crypto import keyring
 
 
@@ -26,8 +32,6 @@ def disc_person(obj, default):
 
 def on_indexed(event):
     """Note a person key the moment a second record shares it (no scan later)."""
-    from pyramid.traversal import find_root
-    from BTrees.OOBTree import OOTreeSet
     key = disc_person(event.object, None)
     site = find_root(event.object)
     catalog = getattr(site, "catalog", None)
@@ -41,8 +45,6 @@ def on_indexed(event):
 
 def groups(site, user):
     """Groups of two or more records the user may see that share a person key."""
-    from hypatia.query import Eq
-    from xueji_site.kernel.catalog import scoped
     found = []
     for key in getattr(site, "duplicate_keys", None) or ():
         query = scoped(site, user, Eq(site.catalog["person"], key))
@@ -52,8 +54,33 @@ def groups(site, user):
     return found
 
 
+def prune_released(site):
+    """Drop the derived keys the catalog no longer backs; returns how many.
+
+    The indexes themselves keep nothing of an unindexed document: hypatia's
+    FieldIndex and KeywordIndex delete a value whose postings become empty,
+    and BTrees keeps its separator keys in step on deletion (the name tokens
+    and ID hashes of a deleted pupil leave the live state at once; only old
+    revisions hold them, until the pack). There is no TextIndex, whose
+    Lexicon would keep every word forever. What does outlive its records is
+    ``site.duplicate_keys``: the person keys (keyed hashes of name, birth date
+    and guardian) noted when two records shared one, kept after the records
+    are deleted, merged or corrected. A key with fewer than two postings in
+    the ``person`` index goes.
+    """
+    keys = getattr(site, "duplicate_keys", None)
+    if keys is None or "person" not in site.catalog:
+        return 0
+    postings = site.catalog["person"]._fwd_index
+    stale = [key for key in keys if len(postings.get(key, ())) < 2]
+    for key in stale:
+        keys.remove(key)
+    return len(stale)
+
+
 def includeme(config):
-    from xueji_site.kernel import events
+    # same name + birth date + guardian: possible duplicates without ID numbers
+    config.add_index("person", lambda: FieldIndex(disc_person))
     config.add_subscriber(on_indexed, events.ObjectAdded)
     config.add_subscriber(on_indexed, events.ObjectModified)
 

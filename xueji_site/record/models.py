@@ -8,7 +8,7 @@ from persistent import Persistent
 from xueji_site.kernel.crypto import Sealed, keyring
 from xueji_site.kernel.folder import Container
 from xueji_site.kernel.integrity import Stamped
-from xueji_site.kernel.nodes import Node
+from xueji_site.kernel.nodes import Leaf, Node
 from xueji_site.record.statuses import EDITABLE
 from xueji_site.standards import codes
 
@@ -29,9 +29,6 @@ class Student(Stamped, Node, Container):
     """
 
     content_type = "Student"
-    SENSITIVE = ("id_number", "registry_no", "current_address", "mailing_address", "home_address",
-                 "phone", "email", "health", "guardian_id_number", "guardian_phone")
-    KEY_FIELDS = ("name", "id_number", "gender", "birth_date")
 
     id_number = Sealed("id_number")
     registry_no = Sealed("registry_no")
@@ -146,12 +143,10 @@ class Student(Stamped, Node, Container):
         return "".join(lazy_pinyin(self.name))
 
 
-class FamilyMember(Node, Persistent):
+class FamilyMember(Leaf):
     """A family member or further guardian of a pupil (a child of the Student)."""
 
     content_type = "FamilyMember"
-    SENSITIVE = ("id_number", "address", "phone")
-
     id_number = Sealed("fm_id_number")
     address = Sealed("fm_address")
     phone = Sealed("fm_phone")

@@ -66,7 +66,7 @@ def split_changes(obj, appstruct, key_fields):
 def propose(student, proposed, user, reason=""):
     if student.pending_change is not None and student.pending_change.open:
         raise ReviewError(_("该学生已有待审核的关键信息变更，请等待审核完成或撤回后再提交"))
-    request = ChangeRequest(proposed, student.SENSITIVE, user.userid, user.login, reason)
+    request = ChangeRequest(proposed, content.sensitive_of(student), user.userid, user.login, reason)
     student.pending_change = request
     history.record(student, "change-requested", [(f, "", "") for f in request.fields], reason)
     return request

@@ -18,82 +18,16 @@ Conditions are index values combined with And; a grade becomes (school level,
 cohort) pairs for today's school year. Every query goes through
 ``catalog.scoped``.
 """
-import functools
 import re
 
 from hypatia.query import And, Any, Eq, NotAny
-from pypinyin import Style, lazy_pinyin, pinyin
 
 from xueji_site.kernel import catalog as cat
+from xueji_site.search import indexes
 from xueji_site.standards import codes
 from xueji_site.tree.nodes import school_year
 
-MAX_RUN = 4            # longest name substring indexed as a token
-MIN_LATIN = 2          # shortest latin prefix searched (one letter matches too much)
-MAX_PREFIX_TOKENS = 5000
-
-# Used only when OpenCC is not installed: common name characters.
-T2S_FALLBACK = dict(zip(
-    "張陳劉楊趙黃吳孫鄭馬羅謝韓馮蕭鄧許呂蘇盧蔣賈葉鍾鐘譚鄒陸顧錢湯應樓歐陽諸葛龍鳳華國偉強傑軒銘鵬濤誠錦樂詩悅靜夢瑤語諾穎瑩曉麗紅軍雲飛東亞蘭艷輝剛寧義賢達維慶萬豐書寶貴愛嬌",
-    "张陈刘杨赵黄吴孙郑马罗谢韩冯萧邓许吕苏卢蒋贾叶钟钟谭邹陆顾钱汤应楼欧阳诸葛龙凤华国伟强杰轩铭鹏涛诚锦乐诗悦静梦瑶语诺颖莹晓丽红军云飞东亚兰艳辉刚宁义贤达维庆万丰书宝贵爱娇"))
-
-
-@functools.lru_cache(maxsize=1)
-def _converter():
-    try:
-        from opencc import OpenCC
-    except ImportError:
-        return None
-    return OpenCC("t2s")
-
-
-def simplified(text):
-    """``text`` with traditional characters folded to simplified ones."""
-    converter = _converter()
-    if converter is not None:
-        return converter.convert(text)
-    return "".join(T2S_FALLBACK.get(ch, ch) for ch in text)
-
-
-def _clean(name):
-    """Lower-case, simplified, without spaces and the middle dots of minority names."""
-    return re.sub(r"[\s·•．.\-]", "", simplified(name or "")).lower()
-
-
-@functools.lru_cache(maxsize=65536)
-def _syllables(name):
-    """(full, initials) per character; the surname's other readings too (曾 zeng/ceng)."""
-    full = lazy_pinyin(name, errors=lambda chars: list(chars))
-    initials = [s[0] for s in full if s]
-    surnames = pinyin(name[0], style=Style.NORMAL, heteronym=True)[0] if name else []
-    return full, initials, [s for s in surnames if s.isascii()][:3]
-
-
-def _latin_forms(full, initials):
-    """Full pinyin, initials, and "first k syllables full, then initials"."""
-    forms = {"".join(full), "".join(initials)}
-    for k in range(1, len(full)):
-        forms.add("".join(full[:k]) + "".join(initials[k:]))
-    return forms
-
-
-def name_tokens(name):
-    """Index tokens of a name (see the module docstring)."""
-    name = _clean(name)
-    if not name:
-        return []
-    tokens = {name}
-    for start in range(len(name)):
-        for end in range(start + 1, min(len(name), start + MAX_RUN) + 1):
-            tokens.add(name[start:end])
-    if not name.isascii():
-        full, initials, surnames = _syllables(name)
-        for reading in surnames or full[:1]:
-            tokens |= _latin_forms([reading] + full[1:], [reading[0]] + initials[1:])
-        if len(full) > 1:
-            tokens |= _latin_forms(full[1:], initials[1:])
-    return sorted(t for t in tokens if t)
-
+from xueji_site.search.tokens import MAX_PREFIX_TOKENS, MAX_RUN, MIN_LATIN, clean, name_tokens, simplified  # noqa: F401
 
 # -- keyword → query --------------------------------------------------------
 
@@ -130,7 +64,7 @@ def _prefix_tokens(index, prefix):
 def _name_query(catalog, word):
     """Each piece of a long name must be a token (pieces of MAX_RUN chars)."""
     index = catalog["text"]
-    word = _clean(word)
+    word = clean(word)
     if word.isascii():
         if len(word) < MIN_LATIN:
             return None
@@ -158,7 +92,7 @@ def grade_stages(grade, today=None, levels=None):
     found = []
     for level, (first, count) in codes.LEVEL_GRADES.items():
         if (levels is None or level in levels) and first <= grade < first + count:
-            found.append(cat.stage_key(level, year - (grade - first)))
+            found.append(indexes.stage_key(level, year - (grade - first)))
     return found
 
 
@@ -178,7 +112,7 @@ def condition_queries(catalog, conditions, today=None):
     """Queries for a dict of conditions (blank values are ignored).
 
     Keys: level, grade (int), klass (a class path), gender, ethnicity,
-    status, enrolled (year), and each name in ``catalog.FLAGS`` with
+    status, enrolled (year), and each name in ``indexes.FLAGS`` with
     "1" (yes) or "0" (no).
     """
     c = {k: v for k, v in conditions.items() if v not in (None, "")}
@@ -192,7 +126,7 @@ def condition_queries(catalog, conditions, today=None):
             queries.append(Eq(catalog[name], c[name]))
     if "enrolled" in c:
         queries.append(Eq(catalog["enrolled"], int(c["enrolled"])))
-    for flag in cat.FLAGS:
+    for flag in indexes.FLAGS:
         if c.get(flag) == "1":
             queries.append(Eq(catalog["flags"], flag))
         elif c.get(flag) == "0":
@@ -208,7 +142,7 @@ SORTS = ("title", "modified", "stage")
 def build_query(site, node_path, keyword="", conditions=None, today=None):
     """The unscoped query, or None when the keyword can match nothing."""
     catalog = site.catalog
-    parts = [Eq(catalog["content_type"], cat.STUDENT)]
+    parts = [Eq(catalog["content_type"], indexes.STUDENT)]
     if node_path not in ("", "/"):
         parts.append(Eq(catalog["ancestors"], node_path))
     if keyword and keyword.strip():

@@ -22,6 +22,7 @@ from hypatia.query import And, Eq
 from pyramid.traversal import resource_path
 
 from xueji_site.kernel import catalog as cat
+from xueji_site.search import indexes
 from xueji_site.standards import codes
 from xueji_site.kernel.i18n import _
 from xueji_site.tree.nodes import school_year
@@ -77,12 +78,12 @@ class Counter:
     def _base(self, user, path):
         """(enrolled pupils in scope, whether that is every enrolled pupil)."""
         catalog = self.catalog
-        query = Eq(catalog["content_type"], cat.STUDENT)
+        query = Eq(catalog["content_type"], indexes.STUDENT)
         if path != "/":
             query = And(Eq(catalog["ancestors"], path), query)
         ids = cat.scoped_ids(self.site, user, query)
         ids = ids if len(ids) else SETS.TreeSet()
-        everyone = catalog["content_type"]._fwd_index.get(cat.STUDENT, ())
+        everyone = catalog["content_type"]._fwd_index.get(indexes.STUDENT, ())
         universal = len(ids) == len(everyone)
         others = [s for value, s in catalog["status"]._fwd_index.items() if value != ENROLLED]
         self.excluded = SETS.multiunion(others) if others else None
@@ -257,7 +258,7 @@ def status_changes(counter):
     counts where the pupil is now: at the receiving school.
     """
     from xueji_site.status import changes as workflow
-    query = Eq(counter.catalog["content_type"], cat.STUDENT)
+    query = Eq(counter.catalog["content_type"], indexes.STUDENT)
     path = resource_path(counter.node)
     if path != "/":
         query = And(Eq(counter.catalog["ancestors"], path), query)

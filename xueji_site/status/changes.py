@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import chinese_calendar
 from persistent import Persistent
 from persistent.list import PersistentList
+from pyramid.traversal import find_root, resource_path
 
 from xueji_site.standards import codes
 from xueji_site.kernel import history, permissions as P
@@ -317,7 +318,6 @@ def _apply(change, student, registry):
 
 def disc_waiting_at(obj, default):
     """The path of the node whose approval the pupil's open change awaits (for work queues)."""
-    from pyramid.traversal import resource_path
     change = getattr(obj, "open_change", None)
     if change is None:
         return default
@@ -327,7 +327,6 @@ def disc_waiting_at(obj, default):
 
 def reindex(student):
     """Steps change where a request waits: refresh the pupil's catalog entry."""
-    from pyramid.traversal import find_root
     site = find_root(student)
     if getattr(site, "catalog", None) is not None and student.docid is not None:
         site.catalog.reindex_doc(student.docid, student)
@@ -335,7 +334,6 @@ def reindex(student):
 
 def waiting_at(site, node):
     """Pupils whose open change waits for ``node`` (a school or a bureau), from the index."""
-    from pyramid.traversal import resource_path
     if "waiting_at" not in site.catalog:
         return []
     docids = site.catalog["waiting_at"].applyEq(resource_path(node))
