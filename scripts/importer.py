@@ -21,6 +21,7 @@ from xueji_site.importfiles import Report
 from . import common
 
 DESCRIPTION = __doc__.split("\n\n", 1)[1]
+SHOWN_PROBLEMS = 10  # rows whose errors are printed; the report has them all
 
 
 def parse_args(argv):
@@ -148,6 +149,10 @@ def _check(checker, table, args):
         print("missing required columns: %s" % ", ".join(summary.missing_columns))
     if summary.unknown_columns:
         print("ignored columns: %s" % ", ".join(summary.unknown_columns))
+    for number, messages in summary.problems[:SHOWN_PROBLEMS]:
+        print("row %d: %s" % (number, "；".join(messages)))
+    if summary.errors > SHOWN_PROBLEMS:
+        print("... %d more rows with errors in the report" % (summary.errors - SHOWN_PROBLEMS))
     return summary
 
 

@@ -63,6 +63,7 @@ def test_only_valid_is_not_suggested_to_a_run_that_used_it(database):
     (database / "pupils.xlsx").write_bytes(xlsx_bytes(rows))
     without = run_import(database)
     assert without.returncode == 1 and "use --only-valid" in without.stdout
+    assert "row 2: 邮政编码" in without.stdout  # each bad row's errors, not only in the report
     used = run_import(database, "--only-valid")
     assert used.returncode == 1, used.stdout + used.stderr
     assert "nothing imported" in used.stdout and "--only-valid" not in used.stdout

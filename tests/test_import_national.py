@@ -351,3 +351,15 @@ def test_national_headers_map_to_our_columns():
     assert not layout.missing
     starred = importing.map_header(["★姓名", "性 别", "出生日期（必填）"], cols, lambda s: str(s))
     assert [c.name if c else None for c in starred.positions] == ["name", "gender", "birth_date"]
+
+
+def test_the_check_page_speaks_the_users_language(app, browser, school):
+    browser.set_cookie("_LOCALE_", "en")
+    rows = [national_row(i)[0] for i in range(2)]
+    rows[1]["就读方式"] = "2 女"
+    page = _upload(browser, school, national_xlsx(rows))
+    assert (_count(page, "new"), _count(page, "errors")) == (1, 1)
+    problems = page.html.find(id="import-problems").text
+    assert "Rows with errors" in page.text and "Recognised columns" in page.text
+    assert '"2 女" is not one of the choices' in problems
+    assert "不是可选值" not in problems

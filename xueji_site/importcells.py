@@ -84,13 +84,17 @@ def code_lookup(table, aliases, translate):
     return lookup
 
 
+LIST_SEPARATOR = _("、")  # between the items of a list in a message ("," in English)
+
+
 def choices_text(table, translate):
     """The table as a message lists it: "1 走读、2 住校"."""
     shown = ["%s %s" % (code, translate(label)) for code, label in table]
+    separator = translate(LIST_SEPARATOR)
     if len(shown) <= MAX_LISTED:
-        return "、".join(shown)
+        return separator.join(shown)
     return translate(_("${first}……共 ${count} 项（见模板中的下拉列表）",
-                       mapping={"first": "、".join(shown[:6]), "count": len(shown)}))
+                       mapping={"first": separator.join(shown[:6]), "count": len(shown)}))
 
 
 def read_code(col, raw):
@@ -276,7 +280,7 @@ def read_country(col, raw):
 def read_text(col, raw):
     if isinstance(raw, (int, float)) and not isinstance(raw, bool) and abs(raw) >= 1e15:
         return colander.null, _("数字超过15位，Excel 已丢失末几位：请将该列设为“文本”格式后重新填写")
-    return normal(text_of_cell(raw)), None
+    return text_of_cell(raw).strip(), None  # as written: names and addresses are not normalised
 
 
 def read_number(col, raw):
