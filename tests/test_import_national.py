@@ -363,3 +363,29 @@ def test_the_check_page_speaks_the_users_language(app, browser, school):
     assert "Rows with errors" in page.text and "Recognised columns" in page.text
     assert '"2 女" is not one of the choices' in problems
     assert "不是可选值" not in problems
+
+
+@pytest.mark.parametrize("title,written,code", [
+    ("民族", "毛难族", "36"), ("民族", "汉", "01"), ("民族", "1", "01"), ("民族", "01汉族", "01"),
+    ("是否留守儿童", "单亲留守儿童", "1"), ("是否留守儿童", "双亲留守儿童", "2"), ("是否留守儿童", "否", "0"),
+    ("入学方式", "统一招生考试/普通入学", "21"), ("健康状况", "健康", "10"), ("证件类型", "a", "A"),
+    ("证件类型", "A-护照", "A"), ("残疾类型", "无", ""), ("上下学方式", "家长自行接送", "5"),
+    ("港澳台侨外", "0", "00"), ("性别", "（1）男", "1"), ("性别", "１ 男", "1"),
+])
+def test_national_wordings_of_table_entries(title, written, code):
+    cols = _checker_columns()
+    col = cols.get(title) or cols[title.replace("是否", "")]
+    assert importing.cstruct_of(col, written) == (code, None)
+
+
+@pytest.mark.parametrize("title,written", [
+    ("是否留守儿童", "是"),        # which of the two?
+    ("政治面貌", "少先队员"),      # not in the national table: refused, not guessed
+    ("性别", "1 女"),              # code and label disagree
+    ("户口性质", "3"),
+])
+def test_wordings_that_are_refused(title, written):
+    cols = _checker_columns()
+    col = cols.get(title) or cols[title.replace("是否", "")]
+    value, error = importing.cstruct_of(col, written)
+    assert value is colander.null and error is not None

@@ -127,12 +127,30 @@ def _tagged_kind(validator):
     return None
 
 
+# Other written forms of table entries met in schools' files, by codes.py table name:
+# the national forms' own wording (单亲留守儿童, 统一招生考试/普通入学, 家长自行接送)
+# and the usual short forms. Only forms that name one entry beyond doubt.
+IMPORT_ALIASES = {
+    "GENDER": {"男性": "1", "女性": "2"},
+    "ID_TYPE": {"身份证": "1", "二代身份证": "1"},
+    "HEALTH": {"健康": "10", "良好": "10", "一般": "20", "较弱": "20", "慢性病": "30", "生理缺陷": "40"},
+    "POLITICAL": {"党员": "01", "预备党员": "02", "团员": "03"},
+    "DISABILITY": {"无": ""},
+    "HOUSEHOLD_TYPE": {"农业": "1", "非农业": "2"},
+    "ENROLMENT_MODE": {"就近": "11", "统一招生考试/普通入学": "21", "普通入学": "21", "统招": "21"},
+    "LEFT_BEHIND": {"否": "0", "单亲留守儿童": "1", "双亲留守儿童": "2"},
+    "COMMUTE_MODE": {"自行车": "2", "电动车": "2", "公交": "3", "家长自行接送": "5"},
+}
+
+
 def _aliases(table):
-    """codes.NAME_ALIASES for the codes.NAME that *is* this table, plus 是/否 for 0/1 tables."""
+    """codes.NAME_ALIASES and IMPORT_ALIASES[NAME] for the codes.NAME that *is*
+    this table, plus 是/否 for 0/1 tables."""
     aliases = {}
     for name, value in vars(codes).items():
         if value is table:
             aliases.update(getattr(codes, name + "_ALIASES", {}))
+            aliases.update(IMPORT_ALIASES.get(name, {}))
     if {c for c, _label in table} == {"0", "1"}:
         aliases.update({"是": "1", "否": "0"})
     return aliases
