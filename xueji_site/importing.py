@@ -6,7 +6,10 @@ No HTTP here: the web view (views/importing.py), the console script
 The columns are derived from the student schema, so a field the schema gains
 is importable without touching this file: one column per schema node (the
 CSRF token and Mapping/Sequence nodes excepted), headed by the node's title.
-Each row goes through the same bound colander schema as the add form, so it
+A header may also be one of the national system's names for the column
+(HEADER_ALIASES); each cell is read by its column's kind (importcells.py:
+the column's own code table, places by name, months, dates) before the row
+goes through the schema. Each row goes through the same bound colander schema as the add form, so it
 gets the same messages. A row whose ID number or 学籍号 is already registered
 in this school under the same name and birth date is "already here" and is
 skipped; that is what makes a re-run (after a crash, or by mistake) create
