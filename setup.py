@@ -33,6 +33,7 @@ REQUIRES = [
     "limits>=3.6",     # rate notation ("20/minute") for the per-address counters
     "tqdm>=4.66",
     "Babel>=2.14",
+    "pycountry>=22.3",  # GB/T 2659 = ISO 3166-1 codes for 国籍/地区 (names from Babel's CLDR)
     "pyotp>=2.9",      # TOTP second factor
     "pygal>=3.0",      # server-side SVG charts (no CDN, no script)
     "pyramid_mailer>=0.15",  # mail that leaves only when its transaction commits

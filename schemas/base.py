@@ -37,8 +37,13 @@ def deferred_select(table):
 
 
 def one_of_table(table, msg=None):
-    return colander.OneOf([code for code, _label in table],
-                          msg_err=msg or _("请从列表中选择"))
+    """OneOf the table's codes; the table rides along (``validator.table``) so
+    that imports and templates offer and read this very table, never one that
+    merely has the same codes (户口性质 and 性别 are both 1/2)."""
+    validator = colander.OneOf([code for code, _label in table],
+                               msg_err=msg or _("请从列表中选择"))
+    validator.table = table
+    return validator
 
 
 def date_widget():

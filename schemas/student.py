@@ -211,11 +211,23 @@ def _division(node, value):
         raise colander.Invalid(node, _("不是已知的 GB/T 2260 行政区划代码"))
 
 
+_division.import_kind = "place"  # imports also read names (浙江省杭州市上城区): xueji_site/importcells.py
+
+
 def _yyyymm(node, value):
     if not re.match(r"^(19|20)\d{2}(0[1-9]|1[0-2])$", value):
         raise colander.Invalid(node, _("入学年月应为6位：年年年年月月，如 202409"))
     if value > datetime.date.today().strftime("%Y%m"):
         raise colander.Invalid(node, _("入学年月不能晚于本月"))
+
+
+_yyyymm.import_kind = "month"  # imports also read 2026-09, 2026年9月, Excel dates
+
+
+def _country_code():
+    check = colander.Regex(r"^[A-Z]{3}$", _("请填写三位字母代码，如 CHN"))
+    check.import_kind = "country"  # imports also read names (中国) and other codes (CN, 156)
+    return check
 
 
 def _select(title, table, required=True, default=colander.null, description=None):
@@ -259,8 +271,8 @@ def student_schema(request, context, adding):
                            description=_("行政区划代码，6位或12位"))
         native_place = _text(_("籍贯"), max_length=6, validator=_division, description=_("6位行政区划代码"))
         ethnicity = _select(_("民族"), codes.ETHNICITY)
-        nationality = _text(_("国籍/地区"), max_length=3, validator=colander.Regex(
-            r"^[A-Z]{3}$", _("请填写三位字母代码，如 CHN")), description=_("GB/T 2659 三位字母代码"))
+        nationality = _text(_("国籍/地区"), max_length=3, validator=_country_code(),
+                            description=_("GB/T 2659 三位字母代码"))
         id_type = _select(_("证件类型"), codes.ID_TYPE, default=codes.ID_TYPE_RESIDENT)
         id_number = _text(_("证件号码"), required=False, max_length=30,
                           description=_("居民身份证号18位；末位X可小写输入"))

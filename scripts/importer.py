@@ -22,6 +22,7 @@ from xueji_site.imports.importfiles import Report
 from . import common
 
 DESCRIPTION = __doc__.split("\n\n", 1)[1]
+SHOWN_PROBLEMS = 10  # rows whose errors are printed; the report has them all
 
 
 def parse_args(argv):
@@ -147,7 +148,25 @@ def _check(checker, table, args):
           % (summary.rows, summary.new, summary.exists, summary.errors, path))
     if summary.missing_columns:
         print("missing required columns: %s" % ", ".join(summary.missing_columns))
+    if summary.unknown_columns:
+        print("ignored columns: %s" % ", ".join(summary.unknown_columns))
+    for number, messages in summary.problems[:SHOWN_PROBLEMS]:
+        print("row %d: %s" % (number, "；".join(messages)))
+    if summary.errors > SHOWN_PROBLEMS:
+        print("... %d more rows with errors in the report" % (summary.errors - SHOWN_PROBLEMS))
     return summary
+
+
+def not_imported_reason(summary, args):
+    """Why a run imported nothing, in words that fit the options it was given."""
+    if args.dry_run:
+        return "dry run"
+    if summary.errors and not args.only_valid:
+        return "rows with errors (use --only-valid to import the others)"
+    if summary.errors:
+        return "every row has errors or is already here (see the report)" if summary.exists \
+            else "every row has errors (see the report)"
+    return "nothing new"
 
 
 def main_(argv):
@@ -162,9 +181,7 @@ def main_(argv):
     with common.open_app(uri) as env:
         summary, imported = run_import(env, args, table)
     if not imported:
-        reason = "dry run" if args.dry_run else (
-            "rows with errors (use --only-valid to import the others)" if summary.errors else "nothing new")
-        print("nothing imported / 未导入: %s" % reason)
+        print("nothing imported / 未导入: %s" % not_imported_reason(summary, args))
         return 1 if summary.errors and not args.dry_run else 0
     print("imported %d rows, skipped %d already here, %d errors in %.1f s"
           % (summary.created, summary.exists, summary.errors, time.time() - started))

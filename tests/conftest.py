@@ -172,3 +172,19 @@ def student_values(id_number, name, gender):
     values = dict(RECORD_FORM, name=name, gender=gender, birth_date=birth_date_of(id_number), ethnicity="01",
                   id_type="1", id_number=id_number, registry_no="G" + id_number)
     return values
+
+
+@pytest.fixture(scope="session")
+def registrations():
+    """Every feature's registrations, without a database or views (xueji_site.registrations)."""
+    from xueji_site import registrations as make
+    return make()
+
+
+@pytest.fixture
+def current_registrations(registrations):
+    """``registrations`` as the current registry, for code that reads it outside a request."""
+    from pyramid.threadlocal import manager
+    manager.push({"registry": registrations, "request": None})
+    yield registrations
+    manager.pop()

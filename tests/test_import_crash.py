@@ -53,3 +53,19 @@ def test_errors_import_nothing_unless_only_valid(database):
     partial = run_import(database, "--only-valid")
     assert partial.returncode == 0 and "imported 4 rows" in partial.stdout
     assert count() == 5
+
+
+def test_only_valid_is_not_suggested_to_a_run_that_used_it(database):
+    """Issue 12: with --only-valid and no valid row the script said "use --only-valid"."""
+    rows = pupils(3)
+    for row in rows:
+        row["postcode"] = "12"
+    (database / "pupils.xlsx").write_bytes(xlsx_bytes(rows))
+    without = run_import(database)
+    assert without.returncode == 1 and "use --only-valid" in without.stdout
+    assert "row 2: 邮政编码" in without.stdout  # each bad row's errors, not only in the report
+    used = run_import(database, "--only-valid")
+    assert used.returncode == 1, used.stdout + used.stderr
+    assert "nothing imported" in used.stdout and "--only-valid" not in used.stdout
+    assert "every row has errors" in used.stdout
+    assert len(stored(_open(database))[0]) == 1

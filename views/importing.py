@@ -28,7 +28,7 @@ from xueji_site.kernel import audit, permissions as P, spreadsheets
 from xueji_site.imports import importing
 from xueji_site.kernel.i18n import _
 from . import reauth
-from xueji_site.imports.importfiles import Report, template
+from xueji_site.imports.importfiles import Report, recognised_texts, template
 from xueji_site.tree.nodes import School
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -121,7 +121,7 @@ def _classes(school):
 def _page(context, request, **extra):
     t = request.localizer.translate
     page = {"classes": [(k, t(title)) for k, title in _classes(context)], "error": None,
-            "result": None, "token": None, "limit_rows": LIMITS.max_rows,
+            "result": None, "token": None, "limit_rows": LIMITS.max_rows, "recognised": [],
             "limit_mb": LIMITS.max_bytes // (1024 * 1024)}
     page.update(extra)
     return page
@@ -170,7 +170,8 @@ def import_upload(context, request):
     filename = os.path.basename((upload.filename or "upload").replace("\\", "/"))[:100]
     token = _store(request, context, data, report.finish(summary),
                    {"class": class_default, "filename": filename})
-    return _page(context, request, result=summary, token=token, filename=filename)
+    return _page(context, request, result=summary, token=token, filename=filename,
+                 recognised=recognised_texts(summary))
 
 
 @view_config(context=School, name="import-report", permission=P.ADD, request_method="GET")
