@@ -21,10 +21,11 @@ from collections import Counter
 
 import transaction
 import transaction.interfaces
+from pyramid.traversal import resource_path
 from tqdm import tqdm
 
 from xueji_site.graduates import archive
-from xueji_site.kernel import audit
+from xueji_site.kernel import audit, chain
 from xueji_site.status import changes as workflow
 from xueji_site.scripts import common
 from xueji_site.kernel.root import get_site
@@ -69,7 +70,6 @@ class Run:
 def _scope_set(site, scope):
     if not scope:
         return None
-    from pyramid.traversal import resource_path
     node = common.resolve_path(site, scope)
     return site.catalog["ancestors"]._fwd_index.get(resource_path(node)) or ()
 
@@ -89,11 +89,10 @@ def _batch(site, status, after, size):
 
 def _one(site, run, pupil, registry):
     """Archive ``pupil`` if it is this year's graduate; returns True when it counts."""
-    from pyramid.traversal import resource_path
     if getattr(pupil, "graduation_year", None) != run.args.year:
         return False
-    if pupil.open_change is not None:
-        run.problem(resource_path(pupil), "open status change / 有未办结的异动")
+    if chain.has_open(site, pupil):
+        run.problem(resource_path(pupil), "open request / 有未办结的申请")
         return False
     school = workflow.school_of(pupil)
     path = resource_path(school)

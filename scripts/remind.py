@@ -1,14 +1,17 @@
-"""xueji-remind CONFIG [--dry-run]: e-mail the approvers of every overdue status change.
+"""xueji-remind CONFIG [--dry-run]: e-mail the approvers of every overdue request.
 
-Run it daily (cron or a systemd timer). Each overdue step is reminded at most
-once a day; the mail leaves only when the run commits.
+Every process on the approval chain (status changes, key-field changes,
+export approvals, graduation) has working-day deadlines per step. Run this
+daily (cron or a systemd timer): each overdue step is reminded at most once
+a day, its ApprovalOverdue event is audited, and the mail leaves only when
+the run commits.
 """
 import datetime
 
 from pyramid.request import Request
 from pyramid_mailer import get_mailer
 
-from xueji_site.kernel import mail
+from xueji_site.kernel import chain, events, mail
 from . import common
 
 
@@ -31,12 +34,14 @@ def main_(argv):
         with common.site_transaction(env, "xueji-remind") as (conn, site):
             mailer = get_mailer(env.registry).bind(transaction_manager=conn.transaction_manager)
             told = 0
-            for student, change in mail.overdue_changes(site, today):
-                if getattr(change, "reminded_on", None) == today:
+            for change in chain.open_requests(site):
+                if not change.overdue(today, env.registry) or getattr(change, "reminded_on", None) == today:
                     continue
-                print("overdue: %s %s (due %s)" % (student.__name__, change.kind, change.due().isoformat()))
+                print("overdue: %s %s (due %s)" % (change.id, change.process, change.due(env.registry).isoformat()))
                 if not args.dry_run:
-                    told += mail.announce(mailer, translate, site, change, student, sender, overdue=True)
+                    events.notify(events.ApprovalOverdue(change), env.registry)
+                    told += mail.announce(mailer, translate, site, change, sender, overdue=True,
+                                          registry=env.registry)
                     change.reminded_on = today
             if args.dry_run:
                 conn.transaction_manager.abort()

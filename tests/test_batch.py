@@ -5,6 +5,7 @@ import pytest
 from pyramid.threadlocal import get_current_registry
 
 from xueji_site.kernel import content
+from xueji_site.record import review
 from .conftest import Browser, add_user, build_tree, open_site, resolve, student_values, valid_id
 
 SCHOOL = "/110000/110105/2111000001/"
@@ -89,7 +90,7 @@ def test_class_move_in_batch_goes_through_review(app, school):
     assert "提交审核 3 人" in done.text
     with open_site(app) as site:
         pupils = list(resolve(site, SCHOOL + "2024-03").values())
-        assert len(pupils) == 3 and all(p.pending_change.moves_class for p in pupils)
+        assert len(pupils) == 3 and all(review.moves_class(review.pending_of(p)) for p in pupils)
         url = SCHOOL + "2024-03/" + pupils[0].__name__ + "/"
     head, county = _client(app, "head"), _client(app, "county")
     record = head.get(url)

@@ -1,4 +1,5 @@
 """Graduation: certificates, blocking business, outcomes, the bureau's approval for senior high."""
+import datetime
 import re
 
 import pytest
@@ -76,7 +77,8 @@ def test_pending_business_blocks_and_is_listed(app, grads):
     with open_site(app) as site:
         pupil = resolve(site, grads["pupil_a"])
         user = site.principals.by_login_name("reg_a")
-        workflow.start("suspend", pupil, user, "生病")
+        workflow.start("suspend", pupil, user, "生病", starts_on=datetime.date(2026, 9, 1),
+                       ends_on=datetime.date(2027, 1, 31))
     with open_site(app) as site:
         school = resolve(site, grads["school_a"])
         with pytest.raises(graduation.GraduationError) as refused:

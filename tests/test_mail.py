@@ -129,6 +129,10 @@ def test_remind_script_mails_overdue_approvers_once_a_day(tmp_path, smtp, key_fi
     finally:
         for db in databases(app.registry).values():
             db.close()
+    # the request itself was announced when it was made, from the code, not a view (kernel/mail.py)
+    (recipients, announced), = _wait_for(inbox, 1)
+    assert recipients == ["head_a@example.test"] and "超过办理期限" not in _body(announced)
+    inbox.messages.clear()
     ini = configparser.ConfigParser(interpolation=None)
     ini["app:main"] = dict(settings, use="egg:xueji")
     path = tmp_path / "remind.ini"

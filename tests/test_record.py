@@ -5,6 +5,7 @@ import pytest
 from pyramid.threadlocal import get_current_registry
 
 from xueji_site.kernel import content
+from xueji_site.record import review
 from .conftest import Browser, add_user, build_tree, open_site, resolve
 
 PUPIL = "/110000/110105/2111000001/2024-03/"
@@ -64,13 +65,15 @@ def test_key_change_waits_for_principal_then_bureau(app, people):
     _review(county, url, "approve")
     with open_site(app) as site:
         pupil = resolve(site, url)
-        assert pupil.name == "李明亮" and pupil.pending_change is None
+        assert pupil.name == "李明亮" and review.pending_of(pupil) is None
         kinds = [entry[3] for entry in reversed(list(pupil.history.values()))]
         assert kinds[:3] == ["modify", "change-approved-school", "modify"]  # newest first
         final = next(e for e in reversed(list(pupil.history.values())) if e[3] == "modify")
         assert ("name", "李明", "李明亮") in final[4] and "reviewed: reg → county" in final[5]
-        actions = [e.action for e in site.audit.newest(lambda e: e.action.startswith("review"))]
-        assert actions == ["review-approve", "review-approve", "review-request"]
+        actions = [(e.action, dict(e.detail)["decision"], e.login)
+                   for e in site.audit.newest(lambda e: e.action == "key-change")]
+        assert actions == [("key-change", "approved", "county"), ("key-change", "approved", "head"),
+                           ("key-change", "requested", "reg")]
     record = reg.get(url)
     assert "变动记录" in record.text and "李明 → 李明亮" in record.text
 
@@ -83,7 +86,7 @@ def test_reject_needs_a_reason_and_withdraw_is_the_requesters(app, people):
     refused = page.submit("save", status=200)  # a key change must still agree with the ID number
     assert "出生日期与身份证号中的出生日期" in refused.text
     with open_site(app) as site:
-        assert resolve(site, url).pending_change is None
+        assert review.pending_of(resolve(site, url)) is None
     page = reg.get(url + "edit").forms["xueji-form"]
     page["gender"] = "2"
     refused = page.submit("save", status=200)
@@ -96,14 +99,14 @@ def test_reject_needs_a_reason_and_withdraw_is_the_requesters(app, people):
     assert "驳回时必须填写理由" in page.text
     _review(head, url, "withdraw")
     with open_site(app) as site:
-        assert resolve(site, url).pending_change is not None  # only the requester may withdraw
+        assert review.pending_of(resolve(site, url)) is not None  # only the requester may withdraw
     _review(reg, url, "withdraw")
     _edit(reg, url, name="李大明")
     _review(head, url, "reject", reason="与户籍不符")
     with open_site(app) as site:
         pupil = resolve(site, url)
-        assert pupil.name == "李明" and pupil.pending_change is None
-        assert [c.state for c in pupil.past_changes] == ["withdrawn", "rejected"]
+        assert pupil.name == "李明" and review.pending_of(pupil) is None
+        assert [c.state for c in review.past_of(pupil)] == ["withdrawn", "rejected"]
 
 
 def test_family_members_and_masking_by_role(app, people):

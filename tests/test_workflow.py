@@ -86,7 +86,7 @@ def test_transfer_between_counties_end_to_end(app, world):
     assert "未找到号码与姓名相符的在籍学生" in wrong.text  # a wrong name learns nothing
     transfer_in(reg_b, world["school_b"], "110105201703120038", "李明", "2024-01").follow()
     with open_site(app) as site:
-        change = resolve(site, world["pupil_a"]).open_change
+        change = workflow.open_change_of(resolve(site, world["pupil_a"]))
         assert change.chain == ("to_school", "to_county", "school", "county")
 
     order = [("head_b", world["school_b"]), ("county_b", world["county_b"]),
@@ -97,7 +97,7 @@ def test_transfer_between_counties_end_to_end(app, world):
                 response = decide(client(app, other_login), other_node, pupil, status="*")
                 assert response.status_int in (303, 403)
                 with open_site(app) as site:
-                    assert resolve(site, world["pupil_a"]).open_change.position == position
+                    assert workflow.open_change_of(resolve(site, world["pupil_a"])).position == position
         approver = client(app, login)
         queue = approver.get(node + "/changes")
         assert "李明" in queue.text and "转学" in queue.text
@@ -109,7 +109,7 @@ def test_transfer_between_counties_end_to_end(app, world):
     with open_site(app) as site:
         moved = site.docmap[pupil]
         assert resource_path(moved.__parent__) == world["class_b"]
-        assert moved.status == "enrolled" and moved.open_change is None
+        assert moved.status == "enrolled" and workflow.open_change_of(moved) is None
         kinds = [entry[3] for entry in moved.history.values()]
         assert kinds[0] == "create" and "move" in kinds and kinds[-1] == "status-changed"
         url = resource_path(moved) + "/"
@@ -124,7 +124,7 @@ def test_cross_province_transfer_needs_both_provinces(app, world):
     pupil = docid(app, world["pupil_a"])
     transfer_in(client(app, "reg_tj"), world["tj_school"], "110105201703120038", "李明", "2024-02").follow()
     with open_site(app) as site:
-        assert resolve(site, world["pupil_a"]).open_change.chain == (
+        assert workflow.open_change_of(resolve(site, world["pupil_a"])).chain == (
             "to_school", "to_county", "to_province", "school", "county", "province")
     for login, node in (("head_tj", world["tj_school"]), ("county_tj", world["hp"]), ("prov_tj", world["tj"]),
                         ("head_a", world["school_a"]), ("county_a", world["county_a"])):
@@ -135,11 +135,31 @@ def test_cross_province_transfer_needs_both_provinces(app, world):
         assert resource_path(site.docmap[pupil].__parent__).startswith(world["tj_school"])
 
 
-def _start(browser, pupil_path, kind, reason="家长申请", target=""):
+def _start(browser, pupil_path, kind, reason="家长申请", target="", period=("2026-09-01", "2027-07-10")):
     form = browser.get(pupil_path + "/status").forms["status-form"]
     form["kind"], form["reason"] = kind, reason
     form["target"].force_value(target)  # the server decides what a valid target is
+    if kind == "suspend" and period:  # 休学 names when it starts and ends
+        form["starts_on"], form["ends_on"] = period
     return form.submit("start")
+
+
+def test_suspension_needs_its_dates_within_a_year(app, world):
+    reg_a = client(app, "reg_a")
+    for period, message in ((None, "休学须填写起止日期"), (("2026-09-01", "2026-08-01"), "结束日期须晚于开始日期"),
+                            (("2026-09-01", "2028-09-01"), "不超过一年"), (("2026-09-01", "九月"), "日期格式")):
+        page = _start(reg_a, world["pupil_a"], "suspend", "因病休学", period=period)
+        assert page.status_int == 200 and message in page.html.find(class_="error").text
+    with open_site(app) as site:
+        assert workflow.open_change_of(resolve(site, world["pupil_a"])) is None
+    _start(reg_a, world["pupil_a"], "suspend", "因病休学").follow()
+    pupil = docid(app, world["pupil_a"])
+    decide(client(app, "head_a"), world["school_a"], pupil)
+    decide(client(app, "county_a"), world["county_a"], pupil)
+    with open_site(app) as site:
+        record = resolve(site, world["pupil_a"])
+        assert record.status == "suspended" and record.suspended_until.isoformat() == "2027-07-10"
+    assert "休学至 2027-07-10" in reg_a.get(world["pupil_a"] + "/status").text
 
 
 def test_suspension_freezes_the_record_and_blocks_transfer(app, world):
@@ -171,7 +191,7 @@ def test_rules_of_compulsory_education(app, world, kind, message):
     page = _start(client(app, "reg_a"), world["pupil_a"], kind)
     assert page.status_int == 200 and message in page.text
     with open_site(app) as site:
-        assert resolve(site, world["pupil_a"]).open_change is None
+        assert workflow.open_change_of(resolve(site, world["pupil_a"])) is None
 
 
 def test_drop_out_keeps_the_record_and_senior_rules(app, world):
@@ -207,14 +227,14 @@ def test_reject_withdraw_and_one_open_change(app, world):
     decide(head, world["school_a"], pupil, "reject", "材料不全")
     with open_site(app) as site:
         record = resolve(site, world["pupil_a"])
-        assert record.open_change is None and record.status_changes[-1].state == "rejected"
-        assert record.status_changes[-1].steps[-1][5] == "材料不全"
+        assert workflow.open_change_of(record) is None and workflow.changes_of(record)[-1].state == "rejected"
+        assert workflow.changes_of(record)[-1].decisions[-1][5] == "材料不全"
     _start(reg_a, world["pupil_a"], "abroad", "随父母出国").follow()
     status = reg_a.get(world["pupil_a"] + "/status")
     withdraw = status.forms[[k for k, f in status.forms.items() if "withdraw" in f.fields][0]]
     withdraw.submit("withdraw", status=303)
     with open_site(app) as site:
-        assert resolve(site, world["pupil_a"]).status_changes[-1].state == "withdrawn"
+        assert workflow.changes_of(resolve(site, world["pupil_a"]))[-1].state == "withdrawn"
 
 
 def test_deadlines_count_working_days():
@@ -237,7 +257,7 @@ def test_deadlines_skip_public_holidays_and_count_swapped_working_days():
 def test_overdue_items_are_marked_in_the_queue(app, world):
     transfer_in(client(app, "reg_b"), world["school_b"], "110105201703120038", "李明", "2024-01").follow()
     with open_site(app) as site:
-        change = resolve(site, world["pupil_a"]).open_change
+        change = workflow.open_change_of(resolve(site, world["pupil_a"]))
         change.step_started -= 20 * 86400  # twenty days ago
     queue = client(app, "head_b").get(world["school_b"] + "/changes")
     assert "已超期" in queue.text
@@ -273,8 +293,8 @@ def test_two_approvers_at_once_exactly_one_wins(app, world, monkeypatch):
         thread.join(30)
     assert sorted(r.status_int for r in results.values()) == [303, 303]  # no 500
     with open_site(app) as site:
-        change = resolve(site, world["pupil_a"]).open_change
-        assert change.position == 1 and len(change.steps) == 1  # exactly one approval counted
+        change = workflow.open_change_of(resolve(site, world["pupil_a"]))
+        assert change.position == 1 and len(change.decisions) == 1  # exactly one approval counted
     messages = [b.get(world["school_b"] + "/changes").text for b in (first, second)]
     assert sum("已被处理" in text for text in messages) == 1
 
@@ -308,13 +328,13 @@ def test_scans_are_sniffed_sealed_and_served_to_those_deciding(app, world):
     refused = form.submit("start", status=200)
     assert "只接受 PDF、JPEG 或 PNG" in refused.text
     with open_site(app) as site:
-        assert resolve(site, world["pupil_a"]).open_change is None  # no request without its scan
+        assert workflow.open_change_of(resolve(site, world["pupil_a"])) is None  # no request without its scan
     form = reg_a.get(world["pupil_a"] + "/status").forms["status-form"]
     form["kind"], form["reason"] = "abroad", "随父母出国"
     form["scan"] = ("../../护照 签证.pdf", b"%PDF-1.4\n% a scan\n")
     form.submit("start", status=303)
     with open_site(app) as site:
-        scan = resolve(site, world["pupil_a"]).open_change.attachments[0]
+        scan = workflow.open_change_of(resolve(site, world["pupil_a"])).attachments[0]
         assert scan.name == "护照_签证.pdf" and b"%PDF" not in scan._sealed
     status = reg_a.get(world["pupil_a"] + "/status")
     link = re.search(r'href="([^"]+attachment[^"]+)"', status.text).group(1).replace("&amp;", "&")
@@ -343,7 +363,7 @@ def test_guardian_asks_online_and_the_receiving_school_picks_the_class(app, worl
     assert "搬家到海淀" in queue.text and 'name="target"' in queue.text
     decide(head_b, world["school_b"], pupil).follow()  # the form posts no class: refused
     with open_site(app) as site:
-        assert resolve(site, world["pupil_a"]).open_change.position == 0
+        assert workflow.open_change_of(resolve(site, world["pupil_a"])).position == 0
     head_b.post(world["school_b"] + "/changes", {"csrf_token": token(head_b), "docid": str(pupil),
                                                  "action": "approve", "target": "2024-01"}, status=303)
     for login, node in (("county_b", world["county_b"]), ("head_a", world["school_a"]),

@@ -18,6 +18,7 @@ def includeme(config):
     config.scan(".auditlog")
     config.scan(".alerts")
     config.scan(".approvals")
+    config.scan(".todo")
     config.scan(".accounts")
     config.scan(".errors")
     config.scan(".language")

@@ -191,10 +191,9 @@ def patch_student(context, request):
     pending = []
     if reviewed:
         try:
-            review.propose(context, reviewed, request.user, reason)
+            review.propose(context, reviewed, request.user, reason, request.registry)
         except review.ReviewError as exc:
             raise ApiError(409, {name: _t(request, exc.args[0]) for name in reviewed})
-        audit.log(request, "review-request", context, fields=sorted(reviewed), via="api")
         pending = sorted(reviewed)
     changed = sorted(content.modify(context, direct)) if direct else []
     result = _record(request, context)

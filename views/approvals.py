@@ -133,9 +133,7 @@ def request_export(context, request):
     approval = approvals.request_export(
         request.site, request.user, context, values["kind"], values["purpose"], values["recipient"],
         values["export"], "Student" if listing else "", "" if listing else _conditions(values["conditions"]),
-        values["rows"], valid_days(request))
-    audit.log(request, "export-approval", context, id=approval.id, decision="requested", audience=approval.kind,
-              rows=approval.max_rows, export=approval.export)
+        values["rows"], valid_days(request), registry=request.registry)
     request.session.flash(t(_("已提交导出申请 ${id}，等待审批", mapping={"id": approval.id})))
     return HTTPSeeOther(_page_url(request, approval))
 
@@ -249,9 +247,7 @@ def approval_page(context, request):
     except deform.ValidationFailure as failure:
         return dict(page, form=failure.render())
     approve = "approve" in request.POST
-    approvals.decide(request.site, request.user, approval, approve, values["note"])
-    audit.log(request, "export-approval", approvals.node_of(request.site, approval), id=approval.id,
-              decision=approval.status, audience=approval.kind, rows=approval.max_rows)
+    approval = approvals.decide(request.site, request.user, approval, approve, values["note"])
     request.session.flash(t(_("已处理导出申请 ${id}：${status}",
                               mapping={"id": approval.id, "status": t(approvals.STATUS_LABELS[approval.status])})))
     return HTTPSeeOther(_page_url(request, approval))

@@ -4,14 +4,15 @@ import datetime
 
 import colander
 import deform
+from pyramid.i18n import TranslationString
 from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.traversal import resource_path
 from pyramid.view import view_config
 
 from xueji_site.exports import approvals
-from xueji_site.kernel import audit, catalog, content, history, integrity, permissions as P
+from xueji_site.kernel import audit, catalog, chain, content, history, integrity, permissions as P
 from xueji_site.kernel.folder import Container, NameError_
-from xueji_site.kernel.i18n import _
+from xueji_site.kernel.i18n import DOMAIN, _
 from xueji_site.kernel.masking import mask_field
 from xueji_site.kernel.nodes import Leaf, Node, Site
 from xueji_site.kernel.registry import content_registry
@@ -261,35 +262,54 @@ def _history_rows(context, request):
     for when, _userid, login, kind, changes, note in history.entries(context):
         shown = ["%s: %s → %s" % (titles.get(f, f), before, after) for f, before, after in changes]
         rows.append((datetime.datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M"), login,
-                     t(HISTORY_KINDS.get(kind, kind)), shown, note))
+                     t(HISTORY_KINDS.get(kind, kind)), shown, _note(note, t)))
     return rows
 
 
-HISTORY_KINDS = {"photo-changed": _("更换照片"), "photo-removed": _("删除照片"), "create": _("建立学籍"), "modify": _("修改"), "move": _("移动"),
+def _note(note, translate):
+    """A history note: a request's entries begin with what was asked (a msgid),
+    then the reason given (kernel/history.py)."""
+    asked, sep, rest = (note or "").partition(history.HISTORY_SEPARATOR)
+    if not sep:
+        return note
+    return translate(TranslationString(asked, domain=DOMAIN)) + sep + rest
+
+
+HISTORY_KINDS = {"photo-changed": _("更换照片"), "photo-removed": _("删除照片"), "create": _("建立学籍"),
+                 "modify": _("修改"), "move": _("移动"), "add-part": _("添加记录"), "modify-part": _("修改记录"),
+                 "remove-part": _("删除记录"),
                  "change-requested": _("提交关键信息变更"), "change-approved-school": _("学校审核通过"),
-                 "change-rejected": _("变更被驳回"), "change-withdrawn": _("变更已撤回")}
+                 "change-approved-bureau": _("教育局审核通过"), "change-rejected": _("变更被驳回"),
+                 "change-withdrawn": _("变更已撤回"),
+                 "status-requested": _("申请学籍异动"), "status-step": _("异动审批通过一个环节"),
+                 "status-approved-school": _("学校审批通过"), "status-approved-county": _("县级教育局审批通过"),
+                 "status-approved-province": _("省级教育局审批通过"),
+                 "status-approved-to_school": _("转入学校审批通过"),
+                 "status-approved-to_county": _("转入地县级教育局审批通过"),
+                 "status-approved-to_province": _("转入地省级教育局审批通过"),
+                 "status-rejected": _("异动被驳回"), "status-withdrawn": _("异动已撤回"),
+                 "status-changed": _("学籍状态变更")}
 
 
 def _pending(context, request):
-    change = context.pending_change
+    change = review.pending_of(context)
     if change is None:
         return None
     t = request.localizer.translate
     ct = content.type_of(context)
     schema = _bound_schema(request, context, ct, adding=False)
-    proposed = change.proposed()
+    proposed = review.proposed(change)
     rows = []
-    if change.moves_class:
+    if review.moves_class(change):
         school = context.__parent__.__parent__
         target = school.get(proposed["klass"])
         rows.append((t(_("班级")), t(context.__parent__.title), t(target.title) if target is not None else "?"))
-    for name in change.fields:
+    for name in review.fields(change):
         if name in schema:
             rows.append((t(schema[name].title), _display(request, ct, schema, context, name, getattr(context, name)),
                          _display(request, ct, schema, context, name, proposed[name])))
-    stage_permission = P.APPROVE_SCHOOL if change.state == review.SCHOOL else P.APPROVE_BUREAU
-    may_decide = bool(request.has_permission(stage_permission, context))
-    return {"state": t(review.STATE_LABELS[change.state]), "rows": rows, "by": change.requested_by[1],
+    may_decide = chain.problem(request.site, request.user, change, request.registry) is None
+    return {"state": t(review.STATE_LABELS[review.stage_of(change)]), "rows": rows, "by": change.requested_by[1],
             "reason": change.reason, "may_decide": may_decide,
             "may_withdraw": request.user is not None and change.requested_by[0] == request.user.userid}
 
@@ -298,28 +318,26 @@ def _pending(context, request):
 def review_action(context, request):
     """Approve, reject or withdraw the pending key-field change."""
     t = request.localizer.translate
-    change = context.pending_change
+    change = review.pending_of(context)
     action = request.POST.get("action")
-    if change is None or not change.open:
+    if change is None:
         request.session.flash(t(_("没有待审核的变更申请")))
         return HTTPSeeOther(request.resource_url(context))
-    stage_permission = P.APPROVE_SCHOOL if change.state == review.SCHOOL else P.APPROVE_BUREAU
-    if action in ("approve", "reject") and not request.has_permission(stage_permission, context):
+    if action in ("approve", "reject") and not chain.may_take_step(request, change):
         raise HTTPForbidden()
     try:
         if action == "approve":
-            review.approve(context, request.user, change.state)
+            review.approve(context, request.user, change.waiting_step, request.registry)
         elif action == "reject":
-            review.reject(context, request.user, request.POST.get("reason", ""))
+            review.reject(context, request.user, request.POST.get("reason", ""), request.registry)
         elif action == "withdraw":
-            review.withdraw(context, request.user)
+            review.withdraw(context, request.user, request.registry)
         else:
             raise HTTPBadRequest()
     except review.ReviewError as exc:
         request.session.flash(t(exc.args[0]))
         return HTTPSeeOther(request.resource_url(context))
-    audit.log(request, "review-" + action, context, state=change.state)
-    request.session.flash(t(_("已处理：${state}", mapping={"state": t(review.STATE_LABELS[change.state])})))
+    request.session.flash(t(_("已处理：${state}", mapping={"state": t(review.STATE_LABELS[review.stage_of(change)])})))
     return HTTPSeeOther(request.resource_url(context))
 
 
@@ -396,8 +414,7 @@ def _save(context, request, ct, appstruct):
     messages = []
     if reviewed:
         try:
-            review.propose(context, reviewed, request.user, reason)
-            audit.log(request, "review-request", context, fields=sorted(reviewed))
+            review.propose(context, reviewed, request.user, reason, request.registry)
             messages.append(t(_("关键信息的修改已提交审核（校长、教育局依次审核）")))
         except review.ReviewError as exc:
             messages.append(t(exc.args[0]))

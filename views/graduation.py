@@ -10,6 +10,7 @@ from xueji_site.graduates import graduation
 from xueji_site.status import changes as workflow
 from xueji_site.kernel.i18n import _
 from xueji_site.tree.nodes import Bureau, School
+from xueji_site.tree.places import COUNTY, bureau_of
 
 
 def _outcome_choices(request, school):
@@ -19,13 +20,23 @@ def _outcome_choices(request, school):
 
 
 def _application_view(request, application):
+    """An application as the bureau reads it: names and totals, never record keys."""
     t = request.localizer.translate
-    school = application.school
-    return {"key": "%s/%04d" % (request.resource_path(school).rstrip("/"), application.cohort),
-            "school": school.title, "cohort": application.cohort, "by": application.requested_by[1],
+    school = application.subject
+    cohort, outcomes = application.payload["cohort"], application.payload["outcomes"]
+    found, blocking = graduation.candidates(school, cohort)
+    names = {pupil.__name__: pupil.name for pupil in found + blocking}
+    counts = {}
+    for pupil in found:
+        outcome = outcomes.get(pupil.__name__, workflow.GRADUATED)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return {"key": application.id, "school": school.title, "cohort": cohort,
+            "by": application.requested_by[1],
             "at": datetime.datetime.fromtimestamp(application.requested_at).strftime("%Y-%m-%d %H:%M"),
-            "special": [(k, t(workflow.STATUS_LABELS[v])) for k, v in sorted(application.outcomes.items())
-                        if v != workflow.GRADUATED]}
+            "total": len(found), "blocked": len(blocking),
+            "counts": [(t(workflow.STATUS_LABELS[o]), n) for o, n in sorted(counts.items())],
+            "special": sorted((names.get(k, k), t(workflow.STATUS_LABELS[v])) for k, v in outcomes.items()
+                              if v != workflow.GRADUATED)}
 
 
 @view_config(context=School, name="graduation", permission=P.GRADUATE, renderer="templates/graduation.pt")
@@ -46,7 +57,7 @@ def school_page(context, request):
 
 
 def _may_approve(request, school):
-    bureau = workflow.bureau_of(school, workflow.COUNTY)
+    bureau = bureau_of(school, COUNTY)
     return bureau is not None and bool(request.has_permission(P.APPROVE_BUREAU, bureau))
 
 
@@ -56,7 +67,7 @@ def _submit(context, request, cohort, found, page):
     outcomes = {k: v for k, v in outcomes.items() if v != workflow.GRADUATED}
     try:
         if graduation.needs_bureau(context):
-            graduation.apply(context, cohort, outcomes, request.user)
+            graduation.apply(context, cohort, outcomes, request.user, registry=request.registry)
             message = _("${cohort}级毕业申请已提交，等待教育局审核", mapping={"cohort": cohort})
             done = 0
         else:
@@ -80,16 +91,18 @@ def bureau_page(context, request):
         application = applications.get(request.POST.get("key", ""))
         if application is None:
             raise HTTPNotFound()
-        if not _may_approve(request, application.school):
+        if not _may_approve(request, application.subject):
             raise HTTPForbidden()
         approve = request.POST.get("action") == "approve"
         try:
-            done = graduation.decide(application, approve)
+            done = graduation.decide(application, request.user, approve, request.POST.get("reason", ""),
+                                     registry=request.registry)
         except graduation.GraduationError as exc:
             request.session.flash(t(exc.args[0]))
             return HTTPSeeOther(request.resource_url(context, "graduation"))
-        audit.log(request, "graduate-" + ("approve" if approve else "reject"), application.school,
-                  cohort=application.cohort, graduates=len(done))
+        if approve:
+            audit.log(request, "graduate", application.subject, cohort=application.payload["cohort"],
+                      graduates=len(done))
         request.session.flash(t(_("已处理毕业申请")))
         return HTTPSeeOther(request.resource_url(context, "graduation"))
     return {"items": [_application_view(request, a) for a in applications.values()]}

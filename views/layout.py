@@ -7,7 +7,8 @@ from pyramid.events import BeforeRender, subscriber
 from pyramid.location import lineage
 from pyramid.threadlocal import get_current_request
 
-from xueji_site.kernel import content, permissions as P
+from xueji_site.exports import approvals
+from xueji_site.kernel import chain, content, permissions as P
 from xueji_site.kernel.i18n import LOCALE_LABELS, LOCALES, _, negotiate_locale
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
@@ -118,14 +119,19 @@ class Layout:
             tabs.append((t(_("毕业证书")), req.resource_url(ctx, "graduate"), view == "graduate"))
         return tabs
 
+    def todo_count(self):
+        """How many requests wait for this user's decision (the chain's queue)."""
+        site = getattr(self.request, "site", None)
+        if self.user is None or site is None:
+            return 0
+        return len(chain.queue_for(site, self.user, registry=self.request.registry))
+
     def export_approvals(self):
         """The export approvals page (G3/G4), for approvers and for users with requests of their own."""
-        from xueji_site.exports import approvals
         site = getattr(self.request, "site", None)
         if self.user is None or site is None:
             return None
-        own = approvals.store(site)
-        if approvals.approver_paths(site, self.user) or (own is not None and self.user.userid in own.by_requester):
+        if approvals.approver_paths(site, self.user) or getattr(self.user, "export_requests", None):
             return self.request.resource_url(site, "export-approvals")
         return None
 

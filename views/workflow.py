@@ -7,11 +7,10 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.traversal import resource_path
 from pyramid.view import view_config
 
-from pyramid_mailer import get_mailer
-
 from pyramid.response import Response
 
-from xueji_site.kernel import attachments, audit, mail, permissions as P
+from xueji_site.kernel import attachments, audit, chain, permissions as P
+from xueji_site.tree.indexes import find_by_code
 from xueji_site.status import changes as workflow
 from xueji_site.kernel.crypto import keyring
 from xueji_site.kernel.i18n import _
@@ -35,18 +34,23 @@ ATTACHMENT_ERRORS = {
 
 def _change_view(request, change, student):
     t = request.localizer.translate
+    target_class, target_school = workflow.target_class_of(change), workflow.target_school_of(change)
+    period = [change.payload.get("starts_on"), change.payload.get("ends_on")]
     return {
+        "id": change.id,
         "attachments": [(i, a.name, a.size // 1024 + 1) for i, a in enumerate(change.attachments)],
-        "kind": t(change.type.label), "reason": change.reason, "by": change.requested_by[1],
-        "at": _when(change.requested_at), "state": change.state,
+        "kind": t(workflow.type_of(change).label), "reason": change.reason, "by": change.requested_by[1],
+        "at": _when(change.requested_at), "state": t(chain.STATE_LABELS[change.state]),
         "waiting": t(workflow.STEP_LABELS[change.waiting_step]) if change.waiting_step else "",
-        "due": change.due().isoformat() if change.state == workflow.OPEN else "",
-        "overdue": change.overdue(),
+        "due": change.due(request.registry).isoformat() if change.state == workflow.OPEN else "",
+        "overdue": change.overdue(registry=request.registry),
         "chain": [t(workflow.STEP_LABELS[s]) for s in change.chain],
-        "steps": [(_when(when), login, t(workflow.STEP_LABELS.get(step, step)) if step else "", decision, reason)
-                  for when, _uid, login, step, decision, reason in change.steps],
-        "target": (t(change.target_class.title) + " · " if change.target_class is not None else "")
-        + (change.target_school.title if getattr(change, "target_school", None) is not None else ""),
+        "steps": [(_when(when), login, t(workflow.STEP_LABELS.get(step, step)) if step else "",
+                   t(chain.DECISION_LABELS.get(decision, decision)), reason)
+                  for when, _uid, login, step, decision, reason in change.decisions],
+        "target": (t(target_class.title) + " · " if target_class is not None else "")
+        + (target_school.title if target_school is not None else ""),
+        "period": " — ".join(d.isoformat() for d in period) if all(period) else "",
     }
 
 
@@ -57,13 +61,15 @@ def status_page(context, request):
     school = workflow.school_of(context)
     may_request = bool(request.has_permission(P.REQUEST_CHANGE, context))
     as_guardian = not may_request and bool(request.has_permission(P.GUARDIAN_REQUEST, context))
+    open_change = workflow.open_change_of(context)
     page = {
         "status": t(workflow.STATUS_LABELS.get(context.status, context.status)),
-        "open": _change_view(request, context.open_change, context) if context.open_change else None,
-        "may_withdraw": context.open_change is not None and request.user is not None
-        and context.open_change.requested_by[0] == request.user.userid,
-        "past": [_change_view(request, c, context) for c in reversed(context.status_changes or [])
-                 if c is not context.open_change],
+        "open": _change_view(request, open_change, context) if open_change else None,
+        "may_withdraw": open_change is not None and request.user is not None
+        and open_change.requested_by[0] == request.user.userid,
+        "past": [_change_view(request, c, context) for c in reversed(workflow.changes_of(context))
+                 if c is not open_change],
+        "suspended_until": getattr(context, "suspended_until", None),
         "kinds": [(k, t(workflow.TYPES[k].label)) for k in (LOCAL_KINDS if may_request else
                                                               GUARDIAN_KINDS if as_guardian else [])],
         "as_guardian": as_guardian,
@@ -74,13 +80,12 @@ def status_page(context, request):
         if as_guardian and request.POST.get("kind") not in GUARDIAN_KINDS:
             raise HTTPForbidden()
         return _start(context, request, page)
-    if request.method == "POST" and "withdraw" in request.POST and context.open_change is not None:
+    if request.method == "POST" and "withdraw" in request.POST and open_change is not None:
         try:
-            workflow.withdraw(context.open_change, context, request.user)
+            workflow.withdraw(open_change, context, request.user, request.registry)
         except workflow.WorkflowError as exc:
             page["error"] = t(exc.args[0])
             return page
-        audit.log(request, "status-withdraw", context)
         return HTTPSeeOther(request.resource_url(context, "status"))
     return page
 
@@ -94,8 +99,10 @@ def _start(context, request, page):
     target_school = _school_by_code(request, request.POST.get("school_code", "")) if kind == "transfer" else None
     try:
         scan = _read_scan(request)  # checked first: a request is not made without its scan
+        starts_on, ends_on = _date(request, "starts_on"), _date(request, "ends_on")
         change = workflow.start(kind, context, request.user, request.POST.get("reason", ""), target,
-                                target_school=target_school)
+                                target_school=target_school, registry=request.registry,
+                                starts_on=starts_on, ends_on=ends_on)
     except attachments.AttachmentError as exc:
         page["error"] = t(ATTACHMENT_ERRORS[exc.args[0]])
         return page
@@ -105,8 +112,6 @@ def _start(context, request, page):
         return page
     if scan is not None:
         attachments.attach(change, scan[0], scan[1], request.user)
-    audit.log(request, "status-request", context, kind=kind)
-    _announce(request, context.open_change, context)
     request.session.flash(t(_("已提交${kind}申请", mapping={"kind": t(workflow.TYPES[kind].label)})))
     return HTTPSeeOther(request.resource_url(context, "status"))
 
@@ -129,19 +134,29 @@ def transfer_in(context, request):
         audit.log(request, "transfer-request", context, result=audit.FAILED)
         return page
     try:
-        workflow.start("transfer", student, request.user, request.POST.get("reason", ""), target)
+        workflow.start("transfer", student, request.user, request.POST.get("reason", ""), target,
+                       registry=request.registry)
     except workflow.WorkflowError as exc:
         page["error"] = t(exc.args[0])
         audit.log(request, "transfer-request", context, result=audit.DENIED)
         return page
     audit.log(request, "transfer-request", student, to=resource_path(target))
-    _announce(request, student.open_change, student)
     request.session.flash(t(_("转学申请已提交，等待本校审核")))
     return HTTPSeeOther(request.resource_url(context))
 
 
+def _date(request, name):
+    """An ISO date from the form, None when empty; a malformed one is refused."""
+    value = (request.POST.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise workflow.WorkflowError(_("日期格式应为 YYYY-MM-DD"))
+
+
 def _school_by_code(request, code):
-    from xueji_site.tree.indexes import find_by_code
     found = find_by_code(request, normalise(code)) if code.strip() else None
     return found if getattr(found, "content_type", None) == "School" else None
 
@@ -176,11 +191,10 @@ def _send_attachment(request, change, index):
 @view_config(context=Student, name="attachment", permission=P.VIEW_RECORD)
 def student_attachment(context, request):
     """A scan of one of the pupil's changes (``c``: which change, ``i``: which scan)."""
-    try:
-        change = (context.status_changes or [])[int(request.params.get("c", ""))]
-    except (ValueError, IndexError):
+    change = chain.get(request.site, request.params.get("c", ""))
+    if change is None or change.subject is not context:
         raise HTTPNotFound()
-    audit.log(request, "attachment-read", context, change=change.kind)
+    audit.log(request, "attachment-read", context, change=workflow.kind_of(change))
     return _send_attachment(request, change, request.params.get("i"))
 
 
@@ -192,17 +206,11 @@ def queue_attachment(context, request):
         student = request.site.docmap[int(request.params.get("docid", ""))]
     except (KeyError, ValueError):
         raise HTTPNotFound()
-    change = getattr(student, "open_change", None)
-    if change is None or change.waiting_node(student) is not context:
+    change = workflow.open_change_of(student)
+    if change is None or change.waiting_node(request.registry) is not context:
         raise HTTPNotFound()
-    audit.log(request, "attachment-read", student, change=change.kind)
+    audit.log(request, "attachment-read", student, change=workflow.kind_of(change))
     return _send_attachment(request, change, request.params.get("i"))
-
-
-def _announce(request, change, student):
-    """Tell the next approvers (the mail leaves after the commit)."""
-    sender = request.registry.settings.get("mail.default_sender", "xueji@localhost")
-    mail.announce(get_mailer(request), request.localizer.translate, request.site, change, student, sender)
 
 
 def _find_pupil(request, number, name):
@@ -224,13 +232,13 @@ def queue(context, request):
     if request.method == "POST":
         return _decide(context, request)
     items = []
-    for student in workflow.waiting_at(request.site, context):
-        change = student.open_change
+    for change in chain.waiting_at(request.site, context, workflow.PROCESS):
+        student = change.subject
         view = _change_view(request, change, student)
         school = workflow.school_of(student)
-        needs_class = change.waiting_step == workflow.TO_SCHOOL and change.target_class is None
-        view.update(needs_class=needs_class,
-                    classes=[(k, t(context[k].title)) for k in context.keys()] if needs_class else [],
+        needs_class = change.waiting_step == workflow.TO_SCHOOL and workflow.target_class_of(change) is None
+        classes = workflow.suitable_classes(student, context) if needs_class else []
+        view.update(needs_class=needs_class, classes=[(k.__name__, t(k.title)) for k in classes],
                     docid=student.docid, name=student.name, gender=t(_("男") if student.gender == "1" else _("女")),
                     born=student.birth_date.isoformat() if student.birth_date else "",
                     school=school.title, klass=t(student.__parent__.title), started=change.step_started)
@@ -245,8 +253,8 @@ def _decide(context, request):
         student = request.site.docmap[int(request.POST.get("docid", ""))]
     except (KeyError, ValueError):
         raise HTTPNotFound()
-    change = getattr(student, "open_change", None)
-    if change is None or change.waiting_node(student) is not context:
+    change = workflow.open_change_of(student)
+    if change is None or change.waiting_node(request.registry) is not context:
         request.session.flash(t(_("该申请已被处理或不在本单位的待办中")))
         return HTTPSeeOther(request.resource_url(context, "changes"))
     if not workflow.may_decide(request, change, student):
@@ -255,13 +263,10 @@ def _decide(context, request):
     target = context.get(request.POST.get("target", "")) if isinstance(context, School) else None
     try:
         workflow.decide(change, student, request.user, approve, request.POST.get("reason", ""),
-                        target_class=target)
+                        request.registry, target_class=target)
     except workflow.WorkflowError as exc:
         request.session.flash(t(exc.args[0]))
         return HTTPSeeOther(request.resource_url(context, "changes"))
-    audit.log(request, "status-" + ("approve" if approve else "reject"), student, kind=change.kind,
-              step=change.steps[-1][3])
-    if change.state == workflow.OPEN:
-        _announce(request, change, student)
-    request.session.flash(t(_("已处理：${name} ${kind}", mapping={"name": student.name, "kind": t(change.type.label)})))
+    label = t(workflow.type_of(change).label)
+    request.session.flash(t(_("已处理：${name} ${kind}", mapping={"name": student.name, "kind": label})))
     return HTTPSeeOther(request.resource_url(context, "changes"))

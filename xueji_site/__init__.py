@@ -46,6 +46,7 @@ FEATURES = (
     "xueji_site.status",
     "xueji_site.graduates",
     "xueji_site.search",
+    "xueji_site.exports",
 )
 
 

@@ -20,26 +20,20 @@ never the requester; an external export only a ``bureau_admin`` of a Bureau
 on the node's lineage (every bureau is county level or above; checked here,
 not left to the permission matrix).
 
-Storage: ``site.export_approvals``, made on first write (no evolve step):
-an OOBTree of approvals keyed by id (``EA20261128-0001``: ids of one day sort
-by serial, days by date, so the newest are at the end), a ``Length`` serial
-per day (``Length`` resolves concurrent increments, so two requests may draw
-the same number; they then insert the same key into ``items``, which BTree
-conflict resolution refuses, and the retry draws again), a set of pending
-requests keyed by (scope path + "/", id) so that an approver's queue is a
-key-range scan under each node where they may approve, and the ids per
-requester.
+Storage: each approval is a request of the ``export`` process on the
+approval chain (kernel/chain.py: ids ``EA20261128-0001``, the one queue
+index, audit and mail through its events), about the node it is for, with
+what it covers in its payload; ``ExportApproval`` reads one as the export
+rules need it. A requester's own requests are the ids kept on their account.
 """
 import time
 
-from BTrees.Length import Length
-from BTrees.OOBTree import OOBTree, OOTreeSet
-from persistent import Persistent
+from BTrees.OOBTree import OOTreeSet
 from pyramid.location import lineage
-from pyramid.traversal import find_resource, resource_path
+from pyramid.traversal import find_resource, find_root, resource_path
 
 from xueji_site.standards import divisions
-from xueji_site.kernel import permissions as P, security
+from xueji_site.kernel import chain, legacy, permissions as P, security
 from xueji_site.kernel.i18n import _
 
 INTERNAL, EXTERNAL = "internal", "external"
@@ -108,76 +102,76 @@ def needs_approval(rows, kind, limit=DEFAULT_ROWS):
     return kind == EXTERNAL or rows > limit
 
 
-class ExportApproval(Persistent):
-    """One request for one export, and its decision."""
+PROCESS = "export"
+APPROVE_STEP = "approve"
 
-    approver = None       # (userid, login) of whoever decided
-    note = ""             # the decision's note
-    decided_at = None
-    expires_at = None
-    used_at = None
-    used_rows = None
 
-    def __init__(self, id, requester, scope, kind, purpose, recipient, export, type_name, conditions,
-                 max_rows, valid_days, now):
-        self.id = id
-        self.requester = requester    # (userid, login)
-        self.scope = scope            # the node's path
-        self.kind = kind
-        self.purpose = purpose
-        self.recipient = recipient
-        self.export = export          # LISTING or SEARCH
-        self.type_name = type_name    # the listing's type ('' for a search)
-        self.conditions = conditions  # a search's conditions as a query string ('' for a listing)
-        self.max_rows = max_rows
-        self.valid_days = valid_days
-        self.requested_at = now
-        self.status = PENDING
+class ExportApproval:
+    """One export approval: a chain request read as the export rules need it.
+
+    Not stored itself (the request is); ``use`` writes through to the request."""
+
+    def __init__(self, request):
+        self.request = request
+        payload = request.payload
+        self.id = request.id
+        self.requester = request.requested_by
+        self.scope = payload["scope"]
+        self.kind = payload["kind"]
+        self.purpose = request.reason
+        self.recipient = payload["recipient"]
+        self.export = payload["export"]
+        self.type_name = payload["type_name"]
+        self.conditions = payload["conditions"]
+        self.max_rows = payload["max_rows"]
+        self.valid_days = payload["valid_days"]
+        self.requested_at = request.requested_at
+        decided = request.decisions[-1] if request.decisions and request.state != chain.WITHDRAWN else None
+        self.approver = (decided[1], decided[2]) if decided else None
+        self.note = decided[5] if decided else ""
+        self.decided_at = decided[0] if decided else None
+
+    # what changes after the decision lives in the request's payload
+    def _stored(name):
+        def get(self):
+            return self.request.payload.get(name)
+
+        def put(self, value):
+            self.request.payload[name] = value
+        return property(get, put)
+
+    expires_at = _stored("expires_at")
+    used_at = _stored("used_at")
+    used_rows = _stored("used_rows")
+    del _stored
+
+    @property
+    def status(self):
+        if self.request.state == chain.OPEN:
+            return PENDING
+        if self.request.state == chain.APPROVED:
+            return USED if self.used_at is not None else APPROVED
+        return REFUSED
 
     def state(self, now=None):
         """The status, with an approval past its time shown as expired."""
-        if self.status == APPROVED and (now or time.time()) > self.expires_at:
+        status = self.status
+        if status == APPROVED and (now or time.time()) > self.expires_at:
             return EXPIRED
-        return self.status
+        return status
 
     def covers(self):
         return (self.export, self.type_name, self.conditions)
 
 
-class Approvals(Persistent):
-    """``site.export_approvals``: the approvals and their small indexes."""
-
-    def __init__(self):
-        self.items = OOBTree()       # id → ExportApproval
-        self.serials = OOBTree()     # YYYYMMDD → Length
-        self.pending = OOTreeSet()   # (scope path + "/", id) of undecided requests
-        self.by_requester = OOBTree()  # userid → OOTreeSet of ids
-
-    def next_id(self, now):
-        day = time.strftime("%Y%m%d", time.localtime(now))
-        counter = self.serials.get(day)
-        if counter is None:
-            counter = self.serials[day] = Length()
-        counter.change(1)
-        return "EA%s-%04d" % (day, counter())
-
-
 def store(site, create=False):
-    found = getattr(site, "export_approvals", None)
-    if found is None and create:
-        found = site.export_approvals = Approvals()
-    return found
-
-
-def _prefix(path):
-    return path.rstrip("/") + "/"
+    """The approval chain's store, where export approvals are kept."""
+    return chain.store(site, create)
 
 
 def get(site, approval_id):
-    found = store(site)
-    if found is None or not isinstance(approval_id, str):
-        return None
-    return found.items.get(approval_id.strip().upper())
+    request = chain.get(site, approval_id)
+    return ExportApproval(request) if request is not None and request.process == PROCESS else None
 
 
 def node_of(site, approval):
@@ -188,23 +182,19 @@ def node_of(site, approval):
 
 
 def request_export(site, user, node, kind, purpose, recipient, export, type_name, conditions, rows,
-                   valid_days=DEFAULT_DAYS, now=None):
+                   valid_days=DEFAULT_DAYS, now=None, registry=None):
     """A new pending request by ``user`` for an export at ``node``."""
     if kind not in KINDS or export not in (LISTING, SEARCH):
         raise ValueError("unknown kind or export")
-    now = now or time.time()
-    approvals = store(site, create=True)
-    approval_id = approvals.next_id(now)
-    approval = ExportApproval(approval_id, (user.userid, user.login), resource_path(node), kind, purpose,
-                              recipient if kind == EXTERNAL else "", export, type_name, conditions,
-                              int(rows), int(valid_days), now)
-    approvals.items[approval_id] = approval
-    approvals.pending.add((_prefix(approval.scope), approval_id))
-    mine = approvals.by_requester.get(user.userid)
+    payload = {"scope": resource_path(node), "kind": kind, "recipient": recipient if kind == EXTERNAL else "",
+               "export": export, "type_name": type_name, "conditions": conditions, "max_rows": int(rows),
+               "rows": int(rows), "valid_days": int(valid_days)}
+    request = chain.start(site, PROCESS, node, user, purpose, payload, registry, now=now)
+    mine = getattr(user, "export_requests", None)
     if mine is None:
-        mine = approvals.by_requester[user.userid] = OOTreeSet()
-    mine.add(approval_id)
-    return approval
+        mine = user.export_requests = OOTreeSet()
+    mine.add(request.id)
+    return ExportApproval(request)
 
 
 # -- deciding ----------------------------------------------------------------
@@ -224,20 +214,16 @@ def bureau_admin_above(user, node):
     return False
 
 
-def decision_problem(site, user, approval):
-    """Why ``user`` may not decide ``approval`` (a DECISION_PROBLEMS key), or None."""
-    if approval.status != PENDING:
-        return "decided"
-    if user is None or user.userid == approval.requester[0]:
-        return "own"
-    node = node_of(site, approval)
-    if node is None:
-        return "gone"
-    if not security.permits(user, node, P.APPROVE_EXPORT):
-        return "not-approver"
-    if approval.kind == EXTERNAL and not bureau_admin_above(user, node):
+def _external_problem(site, user, request, node):
+    """What the permissions cannot say: an external export only by a bureau admin above (G4)."""
+    if request.payload["kind"] == EXTERNAL and not bureau_admin_above(user, node):
         return "external"
     return None
+
+
+def decision_problem(site, user, approval):
+    """Why ``user`` may not decide ``approval`` (a DECISION_PROBLEMS key), or None."""
+    return chain.problem(site, user, approval.request)
 
 
 def decide(site, user, approval, approve, note, now=None):
@@ -245,21 +231,15 @@ def decide(site, user, approval, approve, note, now=None):
     problem = decision_problem(site, user, approval)
     if problem is not None:
         raise DecisionError(problem)
-    now = now or time.time()
-    approval.status = APPROVED if approve else REFUSED
-    approval.approver = (user.userid, user.login)
-    approval.note = note
-    approval.decided_at = now
-    approval.expires_at = now + approval.valid_days * 86400
-    store(site).pending.discard((_prefix(approval.scope), approval.id))
-    return approval
+    chain.decide(site, approval.request, user, approve, note)
+    return ExportApproval(approval.request)
 
 
 def approver_paths(site, user):
     """Paths of the nodes where ``user`` (or a group of theirs) holds a role that approves exports."""
     holders = [user] + [site.principals.get(g) for g in getattr(user, "groups", ())]
     paths = set()
-    for holder in holders:
+    for holder in filter(None, holders):
         for node in getattr(holder, "places", ()) or ():
             roles = security.local_roles_of(node, holder.userid)
             if any(P.APPROVE_EXPORT in security.permissions_of(node.content_type, role) for role in roles):
@@ -268,30 +248,33 @@ def approver_paths(site, user):
 
 
 def waiting_for(site, user):
-    """Pending requests ``user`` may decide, oldest first: a range scan per approving place."""
-    approvals = store(site)
-    if approvals is None or user is None:
-        return []
-    found = {}
-    for path in approver_paths(site, user):
-        prefix = _prefix(path)
-        for _scope, approval_id in approvals.pending.keys(min=(prefix,), max=(prefix + "\uffff",)):
-            approval = approvals.items.get(approval_id)
-            if approval is not None and decision_problem(site, user, approval) is None:
-                found[approval_id] = approval
-    return sorted(found.values(), key=lambda a: a.requested_at)
+    """Pending requests ``user`` may decide, oldest first: the chain's queue under each approving place."""
+    return [ExportApproval(r) for r in chain.queue_for(site, user, PROCESS)]
 
 
 def requested_by(site, user, limit=50):
     """``user``'s own requests, newest first (one person's requests: a short set)."""
-    approvals = store(site)
-    ids = approvals.by_requester.get(user.userid) if approvals is not None else None
+    ids = getattr(user, "export_requests", None)
     if not ids:
         return []
-    return [approvals.items[key] for key in reversed(list(ids)[-limit:])]
+    found = [get(site, key) for key in reversed(list(ids)[-limit:])]
+    return [approval for approval in found if approval is not None]
 
 
-# -- using -------------------------------------------------------------------
+def _valid_from_now(request, registry):
+    """An approval is valid for ``valid_days`` from its decision."""
+    request.payload["expires_at"] = time.time() + request.payload["valid_days"] * 86400
+
+
+EXPORT_PROCESS = chain.Process(
+    name=PROCESS, label=_("导出审批"), prefix="EA",
+    steps=(chain.Step(APPROVE_STEP, _("审批"), P.APPROVE_EXPORT,
+                      lambda r: find_resource(find_root(r.subject), r.payload["scope"])),),
+    working_days=5, problem=_external_problem, problems=DECISION_PROBLEMS, on_approved=_valid_from_now,
+    describe=lambda r: KIND_LABELS[r.payload["kind"]], audit="export-approval",
+    subject_title=lambda r: r.subject.title,
+    where=lambda r: (find_root(r.subject), "export-approval", {"id": r.id}))
+
 
 def check(site, user, node, rows, kind, covers, approval_id, limit=DEFAULT_ROWS, now=None):
     """The approval that clears this export, or Refused with the reason.
@@ -328,6 +311,58 @@ def check(site, user, node, rows, kind, covers, approval_id, limit=DEFAULT_ROWS,
 
 def use(approval, rows, now=None):
     """Mark ``approval`` used: in the export's transaction, beside its audit entry."""
-    approval.status = USED
     approval.used_at = now or time.time()
     approval.used_rows = rows
+
+
+# -- evolve: export approvals of the shape before the approval chain -----------------------
+
+def step_0009_export_approvals_on_the_chain(site):
+    """``site.export_approvals`` (the old Approvals store of ExportApproval objects)
+    becomes requests of the ``export`` process, keeping their ids (EA…), so the
+    ids users hold still work; each requester keeps the ids of their requests."""
+    old = site.__dict__.get("export_approvals")
+    if old is None:
+        return 0
+    found = legacy.state_of(old)
+    moved = 0
+    for approval_id, item in found["items"].items():
+        s = legacy.state_of(item)
+        node = _node_at(site, s["scope"])
+        status = s["status"]
+        decisions = []
+        if status != PENDING and s.get("approver"):
+            decision = chain.REJECT if status == REFUSED else chain.APPROVE
+            decisions.append((s["decided_at"], s["approver"][0], s["approver"][1], APPROVE_STEP, decision,
+                              s.get("note", "")))
+        state = chain.OPEN if status == PENDING else chain.REJECTED if status == REFUSED else chain.APPROVED
+        payload = {"scope": s["scope"], "kind": s["kind"], "recipient": s.get("recipient", ""),
+                   "export": s["export"], "type_name": s.get("type_name", ""), "conditions": s.get("conditions", ""),
+                   "max_rows": s["max_rows"], "rows": s["max_rows"], "valid_days": s["valid_days"],
+                   "expires_at": s.get("expires_at"), "used_at": s.get("used_at"), "used_rows": s.get("used_rows")}
+        chain.restore(site, PROCESS, node if node is not None else site, approval_id, s["requester"],
+                      s["requested_at"], s.get("purpose", ""), payload, (APPROVE_STEP,), 0 if state == chain.OPEN else 1,
+                      state, decisions, s["requested_at"])
+        moved += 1
+    chain_store = chain.store(site, create=True)
+    for day, counter in found["serials"].items():
+        serial = chain_store.serials.get("EA" + day)
+        if serial is None:
+            serial = chain_store.serials["EA" + day] = type(counter)()
+        serial.set(max(serial(), counter()))
+    for userid, ids in found["by_requester"].items():
+        user = site.principals.get(userid)
+        if user is not None:
+            mine = getattr(user, "export_requests", None)
+            if mine is None:
+                mine = user.export_requests = OOTreeSet()
+            mine.update(ids)
+    legacy.pop(site, "export_approvals")
+    return moved
+
+
+def _node_at(site, path):
+    try:
+        return find_resource(site, path)
+    except KeyError:
+        return None

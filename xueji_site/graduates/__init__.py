@@ -1,6 +1,7 @@
 """Graduates: graduation, certificates and their verification, the read-only
 archive of graduates, their destinations, and retention."""
 from xueji_site.graduates.archive import Archive, ArchivedGraduate
+from xueji_site.graduates.graduation import GRADUATION_PROCESS
 from xueji_site.kernel import permissions as P
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.security import (
@@ -15,6 +16,7 @@ GRADUATE_MAC_FIELDS = (
 
 
 def includeme(config):
+    config.add_approval_process(GRADUATION_PROCESS)
     # A school's archive of graduates: read-only for everyone — no add, edit,
     # delete or share — but destinations may be tracked and holders may issue
     # verification codes. Set on each Archive through set_acl (archive.py).

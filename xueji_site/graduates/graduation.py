@@ -1,29 +1,27 @@
 """Graduation (毕业 / 结业 / 肄业) of a cohort in one action.
 
 Compulsory schools act alone; a senior high school applies and its county
-bureau approves (shared/reference/domain.md (c)): the application waits in
-``site.graduation_queue`` keyed by the school's path and cohort, so a bureau
-finds what waits under it with one key-range read. Pupils with business
-under way — a status change (``open_change``) or a reviewed key-field change
+bureau approves (shared/reference/domain.md (c)): the application is a request
+on the approval chain, so a bureau finds what waits under it in the chain's
+one queue index. Pupils with business
+under way — any open request on the approval chain (a status change, a reviewed key-field change)
 (``pending_change``) — block the whole action and are listed.
 
 Each graduate gets a certificate number (certificates.py), sealed on the
 record, entered in the verification index, and counted for statistics.
 """
 import datetime
-import time
 
 from BTrees.OIBTree import OIBTree
-from BTrees.OOBTree import OOBTree
-from persistent import Persistent
-from pyramid.traversal import find_root, resource_path
+from pyramid.traversal import find_root
 
 from xueji_site.graduates import certificates, destinations, verification
 from xueji_site.standards import codes
-from xueji_site.kernel import history
+from xueji_site.kernel import chain, history, legacy, permissions as P
 from xueji_site.status import changes as workflow
 from xueji_site.kernel.crypto import keyring
 from xueji_site.kernel.i18n import _
+from xueji_site.tree.places import COUNTY, bureau_of
 
 OUTCOMES = (workflow.GRADUATED, workflow.COMPLETED, workflow.INCOMPLETE)
 SENIOR_ONLY = (workflow.COMPLETED, workflow.INCOMPLETE)
@@ -54,8 +52,7 @@ def pupils(school, cohort):
 
 
 def is_blocked(pupil):
-    pending = getattr(pupil, "pending_change", None)
-    return pupil.open_change is not None or (pending is not None and getattr(pending, "open", False))
+    return chain.has_open(find_root(pupil), pupil)
 
 
 def candidates(school, cohort):
@@ -143,49 +140,76 @@ def _graduate_one(school, pupil, outcome, on, note):
 
 
 # -- senior high: the school applies, the bureau approves -------------------------
+# An application is a request of the ``graduation`` process on the approval
+# chain, about the school, with the cohort and the special outcomes in its
+# payload; the school's county bureau decides it (approve-bureau there).
 
-class Application(Persistent):
-    def __init__(self, school, cohort, outcomes, user):
-        self.school = school
-        self.cohort = cohort
-        self.outcomes = dict(outcomes)
-        self.requested_by = (user.userid, user.login)
-        self.requested_at = time.time()
+PROCESS = "graduation"
 
 
-def queue_of(site):
-    queue = getattr(site, "graduation_queue", None)
-    if queue is None:
-        queue = site.graduation_queue = OOBTree()
-    return queue
-
-
-def _key(school, cohort):
-    return "%s/%04d" % (resource_path(school), cohort)
-
-
-def apply(school, cohort, outcomes, user, on=None):
+def apply(school, cohort, outcomes, user, on=None, registry=None):
     """A senior school's application: checked now, applied when the bureau approves."""
     check(school, cohort, outcomes, on or datetime.date.today())
-    queue = queue_of(find_root(school))
-    if _key(school, cohort) in queue:
+    site = find_root(school)
+    if any(r.state == chain.OPEN and r.payload["cohort"] == cohort
+           for r in chain.requests_of(site, school, PROCESS)):
         raise GraduationError(_("该届的毕业申请已在审核中"))
-    queue[_key(school, cohort)] = Application(school, cohort, outcomes, user)
+    return chain.start(site, PROCESS, school, user, "", {"cohort": cohort, "outcomes": dict(outcomes)}, registry)
 
 
 def waiting(school_or_bureau):
-    """Applications waiting at or under the node, from one key range."""
-    site = find_root(school_or_bureau)
-    prefix = resource_path(school_or_bureau).rstrip("/") + "/"
-    queue = getattr(site, "graduation_queue", None) or OOBTree()
-    return list(queue.values(min=prefix, max=prefix + "\uffff"))
+    """Applications decided at or under the node, from the chain's queue."""
+    return chain.waiting_under(find_root(school_or_bureau), school_or_bureau, PROCESS)
 
 
-def decide(application, approve, on=None):
-    """Approve (graduate now) or reject an application; it leaves the queue either way."""
-    school = application.school
-    done = []
-    if approve:  # raises (application kept) if a pupil became blocked meanwhile
-        done = graduate(school, application.cohort, application.outcomes, on, note="graduation (bureau approved)")
-    del queue_of(find_root(school))[_key(school, application.cohort)]
-    return done
+def decide(application, user, approve, reason="", on=None, registry=None):
+    """Approve (graduate now) or reject an application; it leaves the queue either way.
+
+    Returns [(pupil, certificate number)] of an approval. A pupil who became
+    blocked meanwhile refuses the approval, and the application stays."""
+    site = find_root(application.subject)
+    if approve:  # checked before anything is recorded
+        check(application.subject, application.payload["cohort"], application.payload["outcomes"],
+              on or datetime.date.today())
+    application._v_on = on
+    try:
+        chain.decide(site, application, user, approve, reason, registry)
+    except chain.ChainError as exc:
+        raise GraduationError(exc.args[0])
+    return getattr(application, "_v_graduated", [])
+
+
+def _approved(application, registry):
+    payload = application.payload
+    # what the graduates got goes back to the caller in memory (``_v_``): numbers are sealed elsewhere
+    application._v_graduated = graduate(application.subject, payload["cohort"], payload["outcomes"],
+                                        getattr(application, "_v_on", None), note="graduation (bureau approved)")
+
+
+def _describe(application):
+    return _("${cohort}级毕业", mapping={"cohort": application.payload["cohort"]})
+
+
+GRADUATION_PROCESS = chain.Process(
+    name=PROCESS, label=_("毕业审批"), prefix="GR",
+    steps=(chain.Step("county", _("县级教育局"), P.APPROVE_BUREAU,
+                      lambda r: bureau_of(r.subject, COUNTY)),),
+    on_approved=_approved, describe=_describe, audit="graduation",
+    subject_title=lambda r: r.subject.title, where=lambda r: (r.waiting_node(), "graduation", {}))
+
+
+# -- evolve: applications of the shape before the approval chain -------------------------
+
+def step_0010_graduation_on_the_chain(site):
+    """``site.graduation_queue`` (old Application objects keyed by school path and
+    cohort) becomes open requests of the ``graduation`` process."""
+    queue = site.__dict__.get("graduation_queue")
+    moved = 0
+    for application in list((queue or {}).values()):
+        s = legacy.state_of(application)
+        chain.restore(site, PROCESS, s["school"], None, s["requested_by"], s["requested_at"], "",
+                      {"cohort": s["cohort"], "outcomes": dict(s.get("outcomes", {}))}, ("county",), 0,
+                      chain.OPEN, (), s["requested_at"])
+        moved += 1
+    legacy.pop(site, "graduation_queue")
+    return moved

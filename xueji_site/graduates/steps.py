@@ -1,7 +1,7 @@
 """The graduates feature's evolve steps."""
 import logging
 
-from xueji_site.graduates import archive, verification
+from xueji_site.graduates import archive, graduation, verification
 from xueji_site.kernel import integrity
 from xueji_site.kernel.evolve import BATCH, checkpoint
 
@@ -43,3 +43,4 @@ def includeme(config):
     config.add_evolve_step("0004-graduate-registers", step_0004_graduate_registers)
     config.add_evolve_step("0005-record-integrity", step_0005_record_integrity)
     config.add_evolve_step("0006-certificate-entry-macs", step_0006_certificate_entry_macs)
+    config.add_evolve_step("0010-graduation-on-the-chain", graduation.step_0010_graduation_on_the_chain)

@@ -21,6 +21,7 @@ def includeme(config):
     config.include("xueji_site.kernel.security")
     config.include("xueji_site.kernel.catalog")
     config.include("xueji_site.kernel.evolve")
+    config.include("xueji_site.kernel.chain")
     config.include("xueji_site.kernel.audit")
     config.include("xueji_site.kernel.history")
     config.include("xueji_site.kernel.mail")

@@ -47,7 +47,7 @@ from persistent import Persistent
 from pyramid.threadlocal import get_current_request
 from pyramid.traversal import find_root, resource_path
 
-from xueji_site.kernel import events
+from xueji_site.kernel import chain, events
 from xueji_site.kernel.content import sensitive_of
 from xueji_site.kernel.crypto import keyring
 from xueji_site.kernel.masking import mask_field
@@ -232,11 +232,14 @@ def _actor(request):
     return (getattr(user, "userid", ""), getattr(user, "login", ""), request.client_addr or "")
 
 
-def log(request, action, context=None, result=OK, site=None, **detail):
-    """Append one entry for ``action`` on ``context`` by the current actor."""
+def log(request, action, context=None, result=OK, site=None, actor=None, **detail):
+    """Append one entry for ``action`` on ``context`` by the current actor
+    (``actor``: the (userid, login) acting, where it is not the request's user)."""
     if site is None:
         site = find_root(context) if context is not None else request.root
     userid, login, address = _actor(request)
+    if actor is not None:
+        userid, login = actor
     path = resource_path(context) if context is not None else ""
     return site.audit.append(userid, login, address, action, path, result,
                              {k: _text(v) for k, v in detail.items()})
@@ -289,7 +292,50 @@ def on_security(event):
                    before=list(event.before), after=list(event.after))
 
 
+# -- the approval chain: every request and decision, whoever drives it -------------------
+
+DECIDED = {chain.APPROVE: "approved", chain.REJECT: "rejected", chain.WITHDRAW: "withdrawn"}
+
+
+def _approval_log(event, decision, actor, **detail):
+    """One entry per request and decision: the process's action, ``decision`` saying which."""
+    request = event.request
+    site = find_root(request.subject)
+    if getattr(site, "audit", None) is None:
+        return
+    process = chain.process_of(request)
+    log(get_current_request(), process.audit_prefix, request.subject, site=site, actor=actor,
+        id=request.id, decision=decision, **detail)
+
+
+def on_approval_requested(event):
+    request = event.request
+    _approval_log(event, "requested", request.requested_by, chain=" > ".join(request.chain),
+                  **_payload_detail(request))
+
+
+def on_approval_decided(event):
+    request = event.request
+    _when, userid, login, step, decision, note = request.last_decision()
+    _approval_log(event, DECIDED[decision], (userid, login), step=step or "", note=note, state=request.state)
+
+
+def on_approval_overdue(event):
+    request = event.request
+    _approval_log(event, "overdue", None, step=request.waiting_step or "", due=request.due().isoformat())
+
+
+def _payload_detail(request):
+    """What the audit entry keeps of a request's payload: plain values only (no
+    objects, no sealed or personal values: those stay on the request)."""
+    return {key: value for key, value in request.payload.items()
+            if isinstance(value, (str, int, float)) and key in ("kind", "export", "cohort", "rows")}
+
+
 def includeme(config):
+    config.add_subscriber(on_approval_requested, events.ApprovalRequested)
+    config.add_subscriber(on_approval_decided, events.ApprovalDecided)
+    config.add_subscriber(on_approval_overdue, events.ApprovalOverdue)
     config.add_subscriber(on_added, events.ObjectAdded)
     config.add_subscriber(on_modified, events.ObjectModified)
     config.add_subscriber(on_removed, events.ObjectWillBeRemoved)

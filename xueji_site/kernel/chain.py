@@ -97,6 +97,9 @@ class Process:
     on_closed: Optional[Callable] = None        # (request, registry): however it ended
     describe: Optional[Callable] = None         # (request) -> what is asked, for queues and mail
     history: str = ""                   # prefix of the subject's history entries ('' : none)
+    history_changes: Optional[Callable] = None  # (request) -> ((field, now, asked), ...) shown on the request's entry
+    subject_title: Optional[Callable] = None    # (request) -> how mail names the subject (no personal data)
+    where: Optional[Callable] = None    # (request) -> (node, view name, query) of the page it is decided on
     audit: str = ""                     # prefix of the audit actions (default: the name)
     mail: bool = True                   # tell the next approvers by e-mail
 
@@ -257,6 +260,31 @@ def start(site, process_name, subject, user, reason="", payload=None, registry=N
     return request
 
 
+def restore(site, process_name, subject, request_id, requested_by, requested_at, reason, payload, names,
+            position, state, decisions, step_started, attachments=(), registry=None):
+    """A request as an older shape of the registry recorded it (evolve steps): no
+    events, no new id (``request_id``, or a new one when None), the queue in step."""
+    process = processes(registry)[process_name]
+    chain = store(site, create=True)
+    request = Request.__new__(Request)
+    Persistent.__init__(request)
+    request.id = request_id or chain.next_id(process.prefix, requested_at)
+    request.process, request.subject = process_name, subject
+    request.requested_by, request.requested_at, request.reason = tuple(requested_by), requested_at, reason
+    request.payload = PersistentMapping(payload)
+    request.chain, request.position, request.state = tuple(names), position, state
+    request.step_started = step_started
+    request.decisions = PersistentList(tuple(d) for d in decisions)
+    request.attachments = PersistentList(attachments)
+    request.waiting_path = None
+    request.closed_at = request.decisions[-1][0] if state != OPEN and request.decisions else None
+    chain.items[request.id] = request
+    _remember(subject, request.id)
+    if state == OPEN:
+        _enqueue(chain, request, registry)
+    return request
+
+
 def problem(site, user, request, registry=None):
     """Why ``user`` may not decide ``request`` now (a key of PROBLEMS or of the
     process's ``problems``), or None."""
@@ -273,6 +301,16 @@ def problem(site, user, request, registry=None):
     if process.problem is not None:
         return process.problem(site, user, request, node)
     return None
+
+
+def may_take_step(web_request, request):
+    """Whether the web request's user holds the waiting step's permission where it
+    is taken (whatever else may then stand in the way: their own request, …)."""
+    node = request.waiting_node(web_request.registry)
+    if node is None:
+        return False
+    permission = process_of(request, web_request.registry).step(request.waiting_step).permission
+    return bool(web_request.has_permission(permission, node))
 
 
 def problem_message(request, code, registry=None):
@@ -358,6 +396,20 @@ def open_request(site, subject, process_name):
         if request.state == OPEN:
             return request
     return None
+
+
+def reassign(site, old, new):
+    """Requests about ``old`` become requests about ``new`` (two records of one
+    person merged): their ids, their subject, the queue's places."""
+    for request in requests_of(site, old):
+        request.subject = new
+        _remember(new, request.id)
+    old.approval_ids = None
+
+
+def has_open(site, subject):
+    """Whether any request about ``subject`` is still open (business under way)."""
+    return any(r.state == OPEN for r in requests_of(site, subject))
 
 
 def waiting_at(site, node, process_name=None):

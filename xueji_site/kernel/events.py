@@ -57,3 +57,26 @@ class SecurityChanged(_NodeEvent):
 
 def notify(event, registry=None):
     (registry or get_current_registry()).notify(event)
+
+
+class _ApprovalEvent:
+    def __init__(self, request):
+        self.request = request  # a kernel.chain.Request (not a web request)
+        self.object = request.subject
+
+
+class ApprovalRequested(_ApprovalEvent):
+    """A request was made on an approval process (kernel/chain.py)."""
+
+
+class ApprovalDecided(_ApprovalEvent):
+    """A decision was taken on a request (its last entry in ``decisions``): a step
+    approved, the request rejected, or withdrawn by its requester."""
+
+
+class ApprovalCompleted(_ApprovalEvent):
+    """A request ended: ``request.state`` says how (approved, rejected, withdrawn)."""
+
+
+class ApprovalOverdue(_ApprovalEvent):
+    """A request's waiting step is past its deadline (found by the reminder job)."""

@@ -16,7 +16,7 @@ from BTrees.LOBTree import LOBTree
 from pyramid.threadlocal import get_current_request
 from pyramid.traversal import resource_path
 
-from xueji_site.kernel import events
+from xueji_site.kernel import chain, events
 from xueji_site.kernel.content import history_holder, sensitive_of, type_of
 from xueji_site.kernel.masking import mask_field
 
@@ -37,14 +37,15 @@ def _actor():
     return user.userid, user.login
 
 
-def record(obj, kind, changes=(), note=""):
-    """Append one entry: ``changes`` is ((field, before, after), ...) as shown."""
+def record(obj, kind, changes=(), note="", actor=None):
+    """Append one entry: ``changes`` is ((field, before, after), ...) as shown;
+    ``actor`` the (userid, login) acting where it is not the request's user."""
     if obj.history is None:
         obj.history = LOBTree()
     key = int(time.time() * 1_000_000) << 8 | random.getrandbits(8)
     while key in obj.history:
         key += 1
-    userid, login = _actor()
+    userid, login = actor if actor is not None else _actor()
     obj.history[key] = (time.time(), userid, login, kind, tuple(changes), note)
 
 
@@ -105,7 +106,53 @@ def on_moved(event):
         record(holder, "move", (("place", before, resource_path(holder.__parent__)),))
 
 
+# -- the approval chain: a request on a record enters its history ---------------------
+# The note starts with what was asked (the process's description, a msgid the
+# record page translates) and goes on with the reason given.
+
+HISTORY_SEPARATOR = "："
+
+
+def _chain_note(request, text):
+    described = chain.describe(request)
+    return "%s%s%s" % (described, HISTORY_SEPARATOR, text) if text else str(described)
+
+
+def _chain_holder(request):
+    process = chain.process_of(request)
+    holder = history_holder(request.subject) if process.history else None
+    return process, holder
+
+
+def on_approval_requested(event):
+    request = event.request
+    process, holder = _chain_holder(request)
+    if holder is None:
+        return
+    changes = process.history_changes(request) if process.history_changes is not None else ()
+    record(holder, process.history + "-requested", changes, _chain_note(request, request.reason),
+           actor=tuple(request.requested_by))
+
+
+SUFFIXES = {chain.REJECT: "rejected", chain.WITHDRAW: "withdrawn"}
+
+
+def on_approval_decided(event):
+    request = event.request
+    process, holder = _chain_holder(request)
+    if holder is None:
+        return
+    _when, userid, login, step, decision, reason = request.last_decision()
+    if decision == chain.APPROVE and request.state == chain.APPROVED:
+        return  # the last approval: the effect writes its own entry
+    suffix = "approved-" + step if decision == chain.APPROVE else SUFFIXES[decision]  # which step approved
+    record(holder, "%s-%s" % (process.history, suffix), (),
+           _chain_note(request, reason if decision == chain.REJECT else login), actor=(userid, login))
+
+
 def includeme(config):
+    config.add_subscriber(on_approval_requested, events.ApprovalRequested)
+    config.add_subscriber(on_approval_decided, events.ApprovalDecided)
     config.add_subscriber(on_added, events.ObjectAdded)
     config.add_subscriber(on_modified, events.ObjectModified)
     config.add_subscriber(on_will_be_removed, events.ObjectWillBeRemoved)

@@ -6,7 +6,8 @@ Chinese or English.
 """
 from pyramid.i18n import TranslationStringFactory
 
-_ = TranslationStringFactory("xueji")
+DOMAIN = "xueji"
+_ = TranslationStringFactory(DOMAIN)
 
 DEFAULT_LOCALE = "zh_Hans"
 LOCALES = ("zh_Hans", "zh_Hant", "en")

@@ -15,13 +15,17 @@ from email.policy import compat32
 from pyramid.i18n import TranslationString
 from pyramid_mailer.message import Message as _Message
 
-from xueji_site.kernel import security
-from xueji_site.status import changes as workflow
+from pyramid.request import Request
+from pyramid.threadlocal import get_current_registry, get_current_request
+from pyramid.traversal import find_root
+from pyramid_mailer import get_mailer
+
+from xueji_site.kernel import chain, events, security
 from xueji_site.kernel.i18n import _
 
 SUBJECT = _("【学籍系统】${kind}待您审批")
-BODY = _("您好：\n\n有一项学籍异动（${kind}）等待${unit}审批：学生 ${pupil}。\n"
-         "办理期限：${due}。${overdue}\n\n请登录学籍管理系统，在“待办异动”中处理。\n")
+BODY = _("您好：\n\n有一项${process}（${kind}）等待${unit}审批：${subject}。\n"
+         "办理期限：${due}。${overdue}\n\n请登录学籍管理系统，在“待办”中处理。\n")
 OVERDUE = _("该申请已超过办理期限，请尽快处理。")
 
 
@@ -40,24 +44,13 @@ class Message(_Message):
         return message
 
 
-def includeme(config):
-    kind = config.registry.settings.get("xueji.mailer", "none")
-    if kind == "smtp":
-        config.include("pyramid_mailer")
-    elif kind == "debug":
-        config.include("pyramid_mailer.debug")
-    else:
-        config.include("pyramid_mailer.testing")
-
-
 def masked_name(name):
     return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
 
 
-def approvers(site, node, step):
-    """Users holding, on ``node`` itself, a role that may take ``step`` there (with an e-mail)."""
-    permission = workflow.STEP_PERMISSION.get(step, "approve-bureau")
-    roles = security.roles_with(node.content_type, permission)
+def approvers(site, node, permission, registry=None):
+    """Active users with an e-mail holding, on ``node`` itself, a role with ``permission`` there."""
+    roles = security.roles_with(node.content_type, permission, registry)
     found = []
     for principal, held in (node.local_roles or {}).items():
         user = site.principals.get(principal)
@@ -66,34 +59,67 @@ def approvers(site, node, step):
     return found
 
 
-def waiting_message(translate, change, student, node, recipients, sender, overdue=False):
-    mapping = {"kind": translate(change.type.label), "unit": node.title, "pupil": masked_name(student.name),
-               "due": change.due().isoformat(), "overdue": translate(OVERDUE) if overdue else ""}
+def subject_title(request, translate, registry=None):
+    """How a message names what a request is about: never more than a masked name."""
+    process = chain.process_of(request, registry)
+    if process.subject_title is not None:
+        return translate(process.subject_title(request))
+    return translate(getattr(request.subject, "title", "") or "")
+
+
+def waiting_message(translate, request, node, recipients, sender, overdue=False, registry=None):
+    mapping = {"kind": translate(chain.describe(request, registry)), "unit": translate(node.title),
+               "subject": subject_title(request, translate, registry),
+               "process": translate(chain.process_of(request, registry).label),
+               "due": request.due(registry).isoformat(), "overdue": translate(OVERDUE) if overdue else ""}
     return Message(subject=translate(TranslationString(SUBJECT, mapping=mapping)), sender=sender,
                    recipients=[user.email for user in recipients],
                    body=translate(TranslationString(BODY, mapping=mapping)))
 
 
-def announce(mailer, translate, site, change, student, sender, overdue=False):
+def announce(mailer, translate, site, request, sender, overdue=False, registry=None):
     """Mail the approvers of the step now waiting; return how many were told."""
-    node = change.waiting_node(student)
+    node = request.waiting_node(registry)
     if node is None:
         return 0
-    recipients = approvers(site, node, change.waiting_step)
+    permission = chain.process_of(request, registry).step(request.waiting_step).permission
+    recipients = approvers(site, node, permission, registry)
     if not recipients:
         return 0
-    mailer.send(waiting_message(translate, change, student, node, recipients, sender, overdue))
+    mailer.send(waiting_message(translate, request, node, recipients, sender, overdue, registry))
     return len(recipients)
 
 
-def overdue_changes(site, today=None):
-    """(student, change) for every open change past its step's deadline, from the waiting_at index."""
-    if "waiting_at" not in site.catalog:
-        return []
-    found = []
-    for docid in list(site.catalog["waiting_at"]._rev_index.keys()):
-        student = site.docmap.get(docid)
-        change = getattr(student, "open_change", None)
-        if change is not None and change.overdue(today):
-            found.append((student, change))
-    return found
+def _mailer_and_translate(subject):
+    """The mailer bound to the transaction that changes ``subject``, and a translator:
+    the web request's when there is one, else the script's connection's."""
+    web = get_current_request()
+    if web is not None and getattr(web, "registry", None) is not None and hasattr(web, "tm"):
+        return get_mailer(web), web.localizer.translate, web.registry
+    registry = get_current_registry()
+    blank = Request.blank("/")
+    blank.registry = registry
+    mailer = get_mailer(registry).bind(transaction_manager=find_root(subject)._p_jar.transaction_manager)
+    return mailer, blank.localizer.translate, registry
+
+
+def on_waiting(event):
+    """A request made or moved on to its next step: tell who decides now (after commit)."""
+    request = event.request
+    if request.state != chain.OPEN or not chain.process_of(request).mail:
+        return
+    mailer, translate, registry = _mailer_and_translate(request.subject)
+    sender = registry.settings.get("mail.default_sender", "xueji@localhost")
+    announce(mailer, translate, find_root(request.subject), request, sender, registry=registry)
+
+
+def includeme(config):
+    kind = config.registry.settings.get("xueji.mailer", "none")
+    if kind == "smtp":
+        config.include("pyramid_mailer")
+    elif kind == "debug":
+        config.include("pyramid_mailer.debug")
+    else:
+        config.include("pyramid_mailer.testing")
+    config.add_subscriber(on_waiting, events.ApprovalRequested)
+    config.add_subscriber(on_waiting, events.ApprovalDecided)

@@ -160,6 +160,24 @@ def collection_of(parent, type_name, create=False):
     return found
 
 
+def move_all(source, target, registry=None):
+    """Every entry of ``source``'s collections into ``target``'s (two records of one
+    person merged), keeping each entry's key, so time order, where it is free."""
+    for type_name, found in list(collections_of(source).items()):
+        into = collection_of(target, type_name, create=True)
+        for key in list(found.entries.keys()):
+            obj = found.entries[key]
+            del found.entries[key]
+            found._num.change(-1)
+            while key in into.entries:
+                key += 1
+            obj.__parent__, obj.__name__ = into, str(key)
+            into.entries[key] = obj
+            into._num.change(1)
+            events.notify(events.ObjectMoved(obj, found, str(key)), registry)
+    source.subrecords = None
+
+
 def add(parent, type_name, obj, registry=None):
     """Add ``obj`` (a SubRecord of a registered collection type) to ``parent``'s collection."""
     return collection_of(parent, type_name, create=True).add(obj, registry)

@@ -6,7 +6,7 @@ from xueji_site.kernel import permissions as P
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.security import (
     BUREAU_ADMIN, GUARDIAN, HEAD_TEACHER, PRINCIPAL, SCHOOL_REGISTRAR, SECURITY_ADMIN, SYSADMIN, TEACHER)
-from xueji_site.record import inventory
+from xueji_site.record import inventory, review
 from xueji_site.record.models import FamilyMember, Student
 from xueji_site.standards import codes
 from xueji_site.standards.deidentify import birth_month, masked_name
@@ -71,6 +71,8 @@ def _is_guardian(obj):
 
 
 def includeme(config):
+    config.add_approval_process(review.KEY_PROCESS)
+    config.add_evolve_step("0008-key-changes-on-the-chain", review.step_0008_key_changes_on_the_chain)
     config.include("xueji_site.record.indexes")
     config.include("xueji_site.record.duplicates")
     config.add_role(GUARDIAN, _("监护人"), 10, ("Student",))

@@ -13,7 +13,7 @@ from hypatia.field import FieldIndex
 from hypatia.query import Eq
 from pyramid.traversal import find_root
 
-from xueji_site.kernel import content, events, history
+from xueji_site.kernel import chain, content, events, history, subrecords
 from xueji_site.kernel.catalog import scoped
 from xueji_site.kernel.crypto import keyring
 
@@ -104,11 +104,8 @@ def merge(survivor, other, registry=None):
         if survivor.history is None:
             history.record(survivor, "merge")
         survivor.history[when_key] = entry
-    for change in other.status_changes or ():
-        if survivor.status_changes is None:
-            from persistent.list import PersistentList
-            survivor.status_changes = PersistentList()
-        survivor.status_changes.append(change)
+    chain.reassign(find_root(survivor), other, survivor)
+    subrecords.move_all(other, survivor, registry)
     history.record(survivor, "merged", note="%s (%s)" % (other.__name__, other.name))
     other.__parent__.remove(other.__name__, registry=registry)
     return survivor

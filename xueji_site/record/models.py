@@ -92,9 +92,8 @@ class Student(Stamped, Node, Container):
     id_hash = None
     registry_hash = None
     history = None
-    pending_change = None   # a reviewed key-field change (review.py)
-    open_change = None      # a status change under way (workflow.py)
-    status_changes = None   # every status change, open or closed
+    approval_ids = None     # ids of the requests about this pupil on the approval chain (kernel/chain.py)
+    suspended_until = None  # the end of an approved 休学
     _sealed_photo = None
     photo_consent = None  # (userid, login, when) of the guardian consent recorded for an under-14
 

@@ -1,4 +1,4 @@
-"""Status changes (学籍异动): one explicit state machine.
+"""Status changes (学籍异动): the kinds, their rules, and their process on the approval chain.
 
 ``TYPES`` says, for each change type, from which statuses it may start, the
 chain of approvals it needs, what the final approval does to the record,
@@ -7,32 +7,37 @@ kind of node (the pupil's school, its county bureau, its province — or, for
 a transfer, the receiving ones); the approver is whoever holds the step's
 permission on that node (principal: approve-school; bureau admin:
 approve-bureau), so a bureau of another county is refused by the ordinary
-ACLs. Basis: 教基一〔2013〕7号 as summarised in shared/reference/domain.md (c).
+ACLs. The requests themselves are kernel/chain.py requests of the process
+``status-change``: audited, recorded in the pupil's history and announced by
+mail through its events, whoever drives them. Basis: 教基一〔2013〕7号 as
+summarised in shared/reference/domain.md (c).
 """
 import datetime
-import time
 from dataclasses import dataclass
 
-import chinese_calendar
-from persistent import Persistent
-from persistent.list import PersistentList
-from pyramid.traversal import find_root, resource_path
+from pyramid.traversal import find_root
 
-from xueji_site.standards import codes
-from xueji_site.kernel import history, permissions as P
+from xueji_site.kernel import chain, history, legacy, permissions as P
+from xueji_site.kernel.evolve import checkpoint
 from xueji_site.kernel.i18n import _
+from xueji_site.kernel.workdays import add_working_days, is_working_day  # noqa: F401  (deadlines)
+from xueji_site.standards import codes
+from xueji_site.standards.deidentify import masked_name
+from xueji_site.tree.places import COUNTY, PROVINCE, bureau_of, is_compulsory, school_of, teaches_grade
 
 from xueji_site.record.statuses import (  # noqa: F401  (the statuses, as this module's names)
     ABROAD, CANCELLED, COMPLETED, DECEASED, DROPPED_OUT, EDITABLE, ENROLLED, EXPELLED, GRADUATED, INCOMPLETE,
     STATUS_LABELS, SUSPENDED, TRANSFER_PENDING, TRANSFERRED_OUT, WITHDRAWN)
 
 # -- chain steps ---------------------------------------------------------------
-SCHOOL, COUNTY, PROVINCE = "school", "county", "province"
+SCHOOL = "school"
 TO_SCHOOL, TO_COUNTY, TO_PROVINCE = "to_school", "to_county", "to_province"
 STEP_LABELS = {SCHOOL: _("学校"), COUNTY: _("县级教育局"), PROVINCE: _("省级教育局"),
                TO_SCHOOL: _("转入学校"), TO_COUNTY: _("转入地县级教育局"), TO_PROVINCE: _("转入地省级教育局")}
 STEP_PERMISSION = {SCHOOL: P.APPROVE_SCHOOL, TO_SCHOOL: P.APPROVE_SCHOOL}  # bureaus: approve-bureau
 WORKING_DAYS_PER_STEP = 10
+PROCESS = "status-change"
+MAX_SUSPENSION_DAYS = 366  # 休学: about a year, renewable (domain.md (c))
 
 
 @dataclass(frozen=True)
@@ -67,85 +72,40 @@ TYPES = {t.name: t for t in (
                (SCHOOL, COUNTY), CANCELLED),
 )}
 
-OPEN, APPROVED, REJECTED, WITHDRAWN_REQUEST = "open", "approved", "rejected", "withdrawn"
+OPEN, APPROVED, REJECTED, WITHDRAWN_REQUEST = chain.OPEN, chain.APPROVED, chain.REJECTED, chain.WITHDRAWN
 
 
 class WorkflowError(ValueError):
     """``args[0]`` is a translation string saying why."""
 
 
-# -- places ----------------------------------------------------------------------
+# -- a request's facts ---------------------------------------------------------------
 
-def school_of(student):
-    return student.__parent__.__parent__
-
-
-def bureau_of(school, level):
-    """The school's county (or city, for schools directly under a city) or province bureau."""
-    node = school.__parent__
-    bureaus = []
-    while getattr(node, "content_type", None) == "Bureau":
-        bureaus.append(node)
-        node = node.__parent__
-    if level == PROVINCE:
-        return bureaus[-1] if bureaus else None
-    return bureaus[0] if bureaus else None
+def kind_of(change):
+    return change.payload["kind"]
 
 
-def is_compulsory(school, grade):
-    return school.level in (codes.LEVEL_PRIMARY, codes.LEVEL_JUNIOR) or (grade is not None and grade <= 9)
+def type_of(change):
+    return TYPES[kind_of(change)]
 
 
-# -- the request -------------------------------------------------------------------
+def target_class_of(change):
+    return change.payload.get("target_class")
 
-class StatusChange(Persistent):
-    """One status change of one pupil, from request to decision."""
 
-    def __init__(self, kind, student, user, reason, target_class=None, target_school=None):
-        self.kind = kind
-        self.requested_by = (user.userid, user.login)
-        self.requested_at = time.time()
-        self.reason = reason
-        self.source_class = student.__parent__
-        self.target_class = target_class
-        # a guardian names the school; its principal picks the class when approving
-        self.target_school = target_class.__parent__ if target_class is not None else target_school
-        self.chain = chain_for(TYPES[kind], student, self.target_school)
-        self.position = 0
-        self.step_started = self.requested_at
-        self.state = OPEN
-        self.steps = PersistentList()   # (when, userid, login, step, decision, reason)
-        self.attachments = PersistentList()
-
-    @property
-    def type(self):
-        return TYPES[self.kind]
-
-    @property
-    def waiting_step(self):
-        return self.chain[self.position] if self.state == OPEN else None
-
-    def waiting_node(self, student):
-        step = self.waiting_step
-        return node_for_step(step, student, self.target_school) if step else None
-
-    def due(self):
-        """The step's deadline: 10 working days after it started (weekends and public holidays skipped)."""
-        return add_working_days(datetime.date.fromtimestamp(self.step_started), WORKING_DAYS_PER_STEP)
-
-    def overdue(self, today=None):
-        return self.state == OPEN and (today or datetime.date.today()) > self.due()
+def target_school_of(change):
+    return change.payload.get("target_school")
 
 
 def chain_for(change_type, student, target_school):
-    chain = list(change_type.chain)
+    steps = list(change_type.chain)
     if change_type.name == "transfer" and target_school is not None:
         source_province = bureau_of(school_of(student), PROVINCE)
         target_province = bureau_of(target_school, PROVINCE)
         if source_province is not target_province:  # across provinces: both provinces approve
-            chain.insert(chain.index(TO_COUNTY) + 1, TO_PROVINCE)
-            chain.append(PROVINCE)
-    return tuple(chain)
+            steps.insert(steps.index(TO_COUNTY) + 1, TO_PROVINCE)
+            steps.append(PROVINCE)
+    return tuple(steps)
 
 
 def node_for_step(step, student, target_school):
@@ -158,32 +118,17 @@ def node_for_step(step, student, target_school):
     return bureau_of(school, PROVINCE if step in (PROVINCE, TO_PROVINCE) else COUNTY)
 
 
-def is_working_day(day):
-    """A working day in mainland China: public holidays off, the weekend days worked in
-    exchange (调休) on, from the ``chinesecalendar`` package's tables of the State
-    Council's yearly arrangements. A year the package does not know yet (the next
-    year's arrangement is published each November; upgrade the package then)
-    falls back to Monday to Friday."""
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        return day.weekday() < 5
+def may_decide(request, change, student=None):
+    """Whether the web request's user may take the step now waiting."""
+    return chain.problem(request.site, request.user, change, request.registry) is None
 
 
-def add_working_days(start, days):
-    day = start
-    while days > 0:
-        day += datetime.timedelta(days=1)
-        if is_working_day(day):
-            days -= 1
-    return day
+def open_change_of(student):
+    return chain.open_request(find_root(student), student, PROCESS)
 
 
-def may_decide(request, change, student):
-    """Whether the request's user may act on the step now waiting."""
-    node = change.waiting_node(student)
-    permission = STEP_PERMISSION.get(change.waiting_step, P.APPROVE_BUREAU)
-    return node is not None and bool(request.has_permission(permission, node))
+def changes_of(student):
+    return chain.requests_of(find_root(student), student, PROCESS)
 
 
 # -- starting, deciding, withdrawing ---------------------------------------------------
@@ -193,7 +138,7 @@ def check_allowed(kind, student, target_class=None, today=None, target_school=No
     change_type = TYPES.get(kind)
     if change_type is None:
         raise WorkflowError(_("未知的异动类型"))
-    if getattr(student, "open_change", None) is not None:
+    if open_change_of(student) is not None:
         raise WorkflowError(_("该学生已有一项未办结的异动，一次只能办理一项"))
     if student.status not in change_type.from_statuses:
         raise WorkflowError(_("学籍状态为“${status}”时不能办理${kind}", mapping={
@@ -205,16 +150,36 @@ def check_allowed(kind, student, target_class=None, today=None, target_school=No
     if change_type.not_in_last_grade and grade == 12:
         raise WorkflowError(_("高三不得留级"))
     if change_type.name == "transfer" and target_class is None and target_school is not None:
-        _check_target_school(student, target_school)
+        check_target_school(student, target_school, today)
     elif change_type.needs_target:
         _check_target(change_type, student, target_class, today)
 
 
-def _check_target_school(student, school):
+def check_target_school(student, school, today=None):
+    """A school the pupil may transfer to: another school whose stage has the pupil's grade."""
     if getattr(school, "content_type", None) != "School":
         raise WorkflowError(_("请填写转入学校的学校标识码"))
     if school is school_of(student):
         raise WorkflowError(_("转学须转入其他学校；本校内请办理调班"))
+    grade = student.__parent__.grade(today)
+    if not teaches_grade(school, grade):
+        raise WorkflowError(_("转入学校没有该生所在的年级（${grade}），请选择相应学段的学校",
+                              mapping={"grade": codes.GRADE_LABELS.get(grade, "")}))
+
+
+def check_transfer_class(student, target_class, today=None):
+    """A class a transferring pupil may join: the same grade (留级 and 跳级 are changes of their own)."""
+    grade = student.__parent__.grade(today)
+    if target_class.grade(today) != grade:
+        raise WorkflowError(_("转入班级须与该生现在的年级（${grade}）相同；留级、跳级须另行办理",
+                              mapping={"grade": codes.GRADE_LABELS.get(grade, "")}))
+
+
+def suitable_classes(student, school, today=None):
+    """The classes of ``school`` a transfer of ``student`` may go to."""
+    grade = student.__parent__.grade(today)
+    return [klass for klass in school.values()
+            if getattr(klass, "content_type", None) == "SchoolClass" and klass.grade(today) == grade]
 
 
 def _check_target(change_type, student, target_class, today):
@@ -222,7 +187,8 @@ def _check_target(change_type, student, target_class, today):
         raise WorkflowError(_("请选择要转入的班级"))
     here = student.__parent__
     if change_type.name == "transfer":
-        _check_target_school(student, target_class.__parent__)
+        check_target_school(student, target_class.__parent__, today)
+        check_transfer_class(student, target_class, today)
         return
     if target_class.__parent__ is not here.__parent__:
         raise WorkflowError(_("留级、跳级只能在本校同一学段内办理"))
@@ -233,22 +199,31 @@ def _check_target(change_type, student, target_class, today):
         raise WorkflowError(_("跳级应转入上一届（高一个年级）的班级"))
 
 
-def start(kind, student, user, reason, target_class=None, today=None, target_school=None):
+def check_period(kind, starts_on, ends_on):
+    """休学 names when it starts and ends (about a year at most, renewable)."""
+    if kind != "suspend":
+        return
+    if starts_on is None or ends_on is None:
+        raise WorkflowError(_("休学须填写起止日期"))
+    if ends_on <= starts_on:
+        raise WorkflowError(_("休学结束日期须晚于开始日期"))
+    if (ends_on - starts_on).days > MAX_SUSPENSION_DAYS:
+        raise WorkflowError(_("休学期限一般不超过一年，期满仍需休学请续办"))
+
+
+def start(kind, student, user, reason, target_class=None, today=None, target_school=None, registry=None,
+          starts_on=None, ends_on=None):
     check_allowed(kind, student, target_class, today, target_school)
-    if not reason.strip():
+    if not (reason or "").strip():
         raise WorkflowError(_("请填写申请理由"))
-    change = StatusChange(kind, student, user, reason, target_class, target_school)
-    student.open_change = change
-    _remember(student, change)
-    history.record(student, "status-requested", note="%s: %s" % (kind, reason))
+    check_period(kind, starts_on, ends_on)
+    school = target_class.__parent__ if target_class is not None else target_school
+    payload = {"kind": kind, "source_class": student.__parent__, "target_class": target_class,
+               # a guardian names the school; its principal picks the class when approving
+               "target_school": school, "starts_on": starts_on, "ends_on": ends_on}
+    change = chain.start(find_root(student), PROCESS, student, user, reason, payload, registry)
     reindex(student)
     return change
-
-
-def _remember(student, change):
-    if getattr(student, "status_changes", None) is None:
-        student.status_changes = PersistentList()
-    student.status_changes.append(change)
 
 
 def decide(change, student, user, approve, reason="", registry=None, target_class=None):
@@ -256,97 +231,147 @@ def decide(change, student, user, approve, reason="", registry=None, target_clas
 
     The receiving school approving a transfer a guardian asked for names the
     class (``target_class``, one of its own)."""
-    if change.state != OPEN or student.open_change is not change:
-        raise WorkflowError(_("该申请已办结，无需再处理"))
-    step = change.waiting_step
-    if not approve and not reason.strip():
-        raise WorkflowError(_("驳回时必须填写理由"))
-    if approve and step == TO_SCHOOL and change.target_class is None:
-        if target_class is None or target_class.__parent__ is not change.target_school:
-            raise WorkflowError(_("请选择转入班级"))
-        change.target_class = target_class
-    change.steps.append((time.time(), user.userid, user.login, step, "approve" if approve else "reject", reason))
-    if not approve:
-        _close(change, student, REJECTED)
-        history.record(student, "status-rejected", note="%s @%s: %s" % (change.kind, step, reason))
-        if student.status == TRANSFER_PENDING:
-            student.status = ENROLLED
-        reindex(student)
-        return change
-    if step == SCHOOL and change.kind == "transfer":
+    try:
+        return chain.decide(find_root(student), change, user, approve, reason, registry, target_class=target_class)
+    except chain.ChainError as exc:
+        raise WorkflowError(exc.args[0])
+
+
+def withdraw(change, student, user, registry=None):
+    try:
+        return chain.withdraw(find_root(student), change, user, registry)
+    except chain.ChainError as exc:
+        raise WorkflowError(exc.args[0])
+
+
+# -- the process's hooks ---------------------------------------------------------------
+
+def _before_decision(change, user, approve, extra):
+    if approve and change.waiting_step == TO_SCHOOL and target_class_of(change) is None:
+        target = extra.get("target_class")
+        if target is None or target.__parent__ is not target_school_of(change):
+            raise chain.ChainError(_("请选择转入班级"), "no-class")
+        try:
+            check_transfer_class(change.subject, target)
+        except WorkflowError as exc:
+            raise chain.ChainError(exc.args[0], "wrong-grade")
+        change.payload["target_class"] = target
+
+
+def _advanced(change, step, registry):
+    student = change.subject
+    if step == SCHOOL and kind_of(change) == "transfer":
         student.status = TRANSFER_PENDING  # the sending school has let the pupil go
-    change.position += 1
-    change.step_started = time.time()
-    if change.position < len(change.chain):
-        history.record(student, "status-step", note="%s @%s: %s" % (change.kind, step, user.login))
-        reindex(student)
-        return change
-    _close(change, student, APPROVED)
-    _apply(change, student, registry)
-    reindex(student)
-    return change
-
-
-def withdraw(change, student, user):
-    if change.state != OPEN or change.requested_by[0] != user.userid:
-        raise WorkflowError(_("只有申请人可以撤回未办结的申请"))
-    change.steps.append((time.time(), user.userid, user.login, change.waiting_step, "withdraw", ""))
-    if student.status == TRANSFER_PENDING:
-        student.status = ENROLLED
-    _close(change, student, WITHDRAWN_REQUEST)
-    history.record(student, "status-withdrawn", note=change.kind)
     reindex(student)
 
 
-def _close(change, student, state):
-    change.state = state
-    student.open_change = None
-
-
-def _apply(change, student, registry):
+def _approved(change, registry):
     """What the final approval does to the record."""
+    student = change.subject
+    change_type = type_of(change)
     before = student.status
-    if change.type.needs_target:
+    if change_type.needs_target:
         source = student.__parent__
-        source.move(student.__name__, change.target_class, registry=registry)
-    student.status = change.type.to_status
-    history.record(student, "status-changed", (("status", before, student.status),),
-                   note="%s: %s" % (change.kind, change.reason))
+        source.move(student.__name__, target_class_of(change), registry=registry)
+    student.status = change_type.to_status
+    if change_type.name == "suspend":
+        student.suspended_until = change.payload.get("ends_on")
+    elif change_type.name == "resume":
+        student.suspended_until = None
+    note = "%s%s%s" % (change_type.label, history.HISTORY_SEPARATOR, change.reason)
+    history.record(student, "status-changed", (("status", before, student.status),), note=note,
+                   actor=tuple(change.decisions[-1][1:3]))
 
 
-# -- the catalog: where each open change waits -------------------------------------
+def _closed(change, registry):
+    student = change.subject
+    if change.state != APPROVED and student.status == TRANSFER_PENDING:
+        student.status = ENROLLED
+    reindex(student)
+
+
+def _describe(change):
+    return type_of(change).label
+
+
+def _steps():
+    labels = STEP_LABELS
+
+    def place(name):
+        return lambda change: node_for_step(name, change.subject, target_school_of(change))
+
+    return tuple(chain.Step(name, labels[name], STEP_PERMISSION.get(name, P.APPROVE_BUREAU), place(name))
+                 for name in (SCHOOL, COUNTY, PROVINCE, TO_SCHOOL, TO_COUNTY, TO_PROVINCE))
+
+
+def _chain(change):
+    return chain_for(type_of(change), change.subject, target_school_of(change))
+
+
+STATUS_PROCESS = chain.Process(
+    name=PROCESS, label=_("学籍异动"), prefix="SC", steps=_steps(), chain=_chain,
+    working_days=WORKING_DAYS_PER_STEP, before_decision=_before_decision, on_advance=_advanced,
+    on_approved=_approved, on_closed=_closed, describe=_describe, history="status",
+    subject_title=lambda change: _("学生 ${name}", mapping={"name": masked_name(change.subject.name)}),
+    where=lambda change: (change.waiting_node(), "changes", {}))
+
+
+# -- the catalog -------------------------------------------------------------------------
 
 def disc_waiting_at(obj, default):
-    """The path of the node whose approval the pupil's open change awaits (for work queues)."""
-    change = getattr(obj, "open_change", None)
-    if change is None:
-        return default
-    node = change.waiting_node(obj)
-    return resource_path(node) if node is not None else default
+    """Fed the retired ``waiting_at`` index (the chain's queue replaced it); kept so
+    that databases made before step 0007 still unpickle."""
+    return default
 
 
 def reindex(student):
-    """Steps change where a request waits: refresh the pupil's catalog entry."""
+    """A change of status: refresh the pupil's catalog entry."""
     site = find_root(student)
     if getattr(site, "catalog", None) is not None and student.docid is not None:
         site.catalog.reindex_doc(student.docid, student)
 
 
-def waiting_at(site, node):
-    """Pupils whose open change waits for ``node`` (a school or a bureau), from the index."""
-    if "waiting_at" not in site.catalog:
-        return []
-    docids = site.catalog["waiting_at"].applyEq(resource_path(node))
-    return [site.docmap[d] for d in docids if d in site.docmap]
-
-
 def disc_changes(obj, default):
     """Tokens for the approved changes of a pupil: "kind:YYYY" and "kind:YYYY-MM"
     (when the last approval came), for counting changes by type and period."""
+    if getattr(obj, "content_type", None) != "Student" or getattr(obj, "approval_ids", None) is None:
+        return default
     tokens = set()
-    for change in getattr(obj, "status_changes", None) or ():
-        if change.state != APPROVED or not change.steps:
+    for change in changes_of(obj):
+        if change.state != APPROVED or not change.decisions:
             continue
-        day = datetime.date.fromtimestamp(change.steps[-1][0])
-        tokens.update(("%s:%d" % (change.kind, day.year), "%s:%d-%02d" % (change.kind, day.year, day.month)))
+        day = datetime.date.fromtimestamp(change.decisions[-1][0])
+        kind = kind_of(change)
+        tokens.update(("%s:%d" % (kind, day.year), "%s:%d-%02d" % (kind, day.year, day.month)))
     return sorted(tokens) or default
+
+
+# -- evolve: the status changes of the shape before the approval chain ---------------------
+
+def step_0007_status_changes_on_the_chain(site, batch=1000, commit=True):
+    """Every pupil's status changes (``status_changes``, ``open_change`` of the old
+    StatusChange shape) become requests on the approval chain, decisions and
+    scans included; the retired ``waiting_at`` index goes. Reads the pupils from
+    the document map, committing every ``batch``."""
+    moved = 0
+    for seen, docid in enumerate(list(site.docmap.keys()), start=1):
+        student = site.docmap.get(docid)
+        if getattr(student, "content_type", None) != "Student":
+            continue
+        student._p_activate()
+        for old in student.__dict__.get("status_changes") or ():
+            s = legacy.state_of(old)
+            target = s.get("target_class")
+            payload = {"kind": s["kind"], "source_class": s.get("source_class"), "target_class": target,
+                       "target_school": s.get("target_school", target.__parent__ if target is not None else None),
+                       "starts_on": None, "ends_on": None}
+            chain.restore(site, PROCESS, student, None, s["requested_by"], s["requested_at"], s["reason"],
+                          payload, s["chain"], s["position"], s["state"], s.get("steps", ()),
+                          s.get("step_started", s["requested_at"]), s.get("attachments", ()))
+            moved += 1
+        legacy.pop(student, "status_changes", "open_change")
+        if commit and seen % batch == 0:
+            checkpoint(site)
+    if "waiting_at" in site.catalog:
+        del site.catalog["waiting_at"]
+    return moved
