@@ -119,19 +119,24 @@ class Counter:
         return SETS.intersection(docids, self.base)
 
     def split(self, rows, columns):
-        """{row label: [count per column, total]}; ``columns`` partition the base.
+        """[(row label, [count per column, total])]; ``columns`` partition the base.
+
+        ``rows`` is a list of (label, docids) pairs, never a dict keyed by
+        label: labels are translation strings, and two with the same message
+        id (every class's "${cohort}级${number}班") are equal as keys, which
+        once folded a school's classes into one row.
 
         The largest column is counted as the remainder, which spares the
         costliest intersection.
         """
         biggest = max(columns, key=lambda c: len(columns[c])) if columns else None
-        result = {}
-        for label, docids in rows.items():
+        result = []
+        for label, docids in rows:
             total = len(docids)
             counts = {c: len(SETS.intersection(docids, s)) for c, s in columns.items() if c != biggest}
             if biggest is not None:
                 counts[biggest] = total - sum(counts.values())
-            result[label] = [counts[c] for c in columns] + [total]
+            result.append((label, [counts[c] for c in columns] + [total]))
         return result
 
 
@@ -151,7 +156,7 @@ def _table(title, header, counter, rows, summable=True, keep_empty=False):
     columns, labels = _gender_columns(counter)
     counted = counter.split(rows, columns)
     table = Table(title, header, labels, summable=summable)
-    for label, counts in counted.items():
+    for label, counts in counted:
         if keep_empty or counts[-1]:
             table.rows.append((label, counts))
     return table
@@ -185,17 +190,17 @@ def enrolment(counter):
         rank = LEVEL_ORDER.index(level) if level in LEVEL_ORDER else len(LEVEL_ORDER)
         return rank, grade or 99
 
-    rows = {}
+    rows = []
     for key in sorted(groups, key=order):
         parts = groups[key]
-        rows[_stage_label(*key)] = parts[0] if len(parts) == 1 else SETS.multiunion(parts)
+        rows.append((_stage_label(*key), parts[0] if len(parts) == 1 else SETS.multiunion(parts)))
     return _table(_("在籍学生（学段 × 年级 × 性别）"), _("学段 年级"), counter, rows)
 
 
 def ethnicity(counter):
     postings = counter.postings("ethnicity")
     ordered = sorted(postings.items(), key=lambda item: -len(item[1]))
-    rows = {codes.label(codes.ETHNICITY, code) if code else _("未填"): docids for code, docids in ordered}
+    rows = [(codes.label(codes.ETHNICITY, code) if code else _("未填"), docids) for code, docids in ordered]
     return _table(_("民族分布"), _("民族"), counter, rows)
 
 
@@ -210,17 +215,17 @@ SPECIAL_GROUPS = (
 
 def special_groups(counter):
     postings = counter.postings("flags")
-    rows = {label: postings.get(flag, SETS.TreeSet()) for flag, label in SPECIAL_GROUPS}
+    rows = [(label, postings.get(flag, SETS.TreeSet())) for flag, label in SPECIAL_GROUPS]
     return _table(_("特殊群体"), _("群体"), counter, rows, summable=False, keep_empty=True)
 
 
 def by_unit(counter, units):
     """Units side by side (a bureau's schools or sub-bureaus): ``units`` is [(label, path)]."""
     ancestors = counter.catalog["ancestors"]._fwd_index
-    rows = {}
+    rows = []
     for label, path in units:
         docids = ancestors.get(path)
-        rows[label] = counter.subset(docids) if docids is not None else SETS.TreeSet()
+        rows.append((label, counter.subset(docids) if docids is not None else SETS.TreeSet()))
     return _table(_("下属单位对比"), _("单位"), counter, rows, keep_empty=True)
 
 
