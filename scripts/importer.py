@@ -146,6 +146,10 @@ def _check(checker, table, args):
           % (summary.rows, summary.new, summary.exists, summary.errors, path))
     if summary.missing_columns:
         print("missing required columns: %s" % ", ".join(summary.missing_columns))
+    from xueji_site import class_size
+    for warning in class_size.import_warnings(checker.school, summary.by_class,
+                                              checker.request.registry.settings, checker.translate):
+        print("warning / 超过标准班额: %s" % warning)
     return summary
 
 

@@ -41,7 +41,7 @@ def render(table, fmt, translate):
     if fmt == "html":
         return _html(table, header, rows, translate).encode("utf-8")
     from xueji_site.views.tables import download
-    return download([[str(c) for c in row] for row in rows], header, "report", fmt).body
+    return download(rows, header, "report", fmt).body  # counts stay numbers (numeric xlsx cells)
 
 
 def _html(table, header, rows, translate):

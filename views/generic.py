@@ -12,7 +12,7 @@ from xueji_site.i18n import _
 from xueji_site.idnumbers import mask_field
 from xueji_site.resources import FamilyMember, Node, Site, Student
 from xueji_site.schemas.student import without_sensitive
-from . import approvals as approval_views, reauth
+from . import approvals as approval_views, listing as listing_views, reauth
 from .tables import cell, download
 
 PAGE_SIZE = 50
@@ -34,13 +34,17 @@ def _column_value(obj, column):
 def _section(request, context, ct, page, sort, reverse):
     site = request.site
     offset = (page - 1) * PAGE_SIZE
+    status = listing_views.chosen_status(request, ct)  # pupils: filtered by 学籍状态
     total, objs = catalog.children(site, request.user, context, content_type=ct.name,
-                                   sort=sort, reverse=reverse, offset=offset, limit=PAGE_SIZE)
+                                   sort=sort, reverse=reverse, offset=offset, limit=PAGE_SIZE,
+                                   extra=listing_views.status_query(request, status))
     t = request.localizer.translate
     rows = [(request.resource_url(o), [cell(_column_value(o, c), t) for c in ct.columns]) for o in objs]
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-    return {"type": ct.name, "title": t(ct.title), "header": [t(c[1]) for c in ct.columns],
-            "rows": rows, "total": total, "page": page, "pages": pages}
+    found = {"type": ct.name, "title": t(ct.title), "header": [t(c[1]) for c in ct.columns],
+             "rows": rows, "total": total, "page": page, "pages": pages, "status": ""}
+    found.update(listing_views.section_extras(request, context, ct, status))
+    return found
 
 
 @view_config(context=Site, name="", permission=P.ACCOUNT, renderer="templates/home.pt")
@@ -89,26 +93,30 @@ def _export(context, request, type_name, sort, reverse):
     if ct not in content.addable_types(context):
         raise HTTPBadRequest()
     kind = approval_views.kind_of(request)
-    columns, detail = ct.columns, {}
+    columns, detail = None, {}  # None: the type's own export columns (listing_views.export_table)
+    status = listing_views.chosen_status(request, ct)
+    extra = listing_views.status_query(request, status)
     if ct.name in approvals.PERSONAL_TYPES:  # pupils' data: G3/G4 approval rule
         if kind == approvals.EXTERNAL:
             columns = EXTERNAL_COLUMNS.get(ct.name)
             if columns is None:
                 raise HTTPBadRequest()
-        count, _objs = catalog.children(request.site, request.user, context, content_type=ct.name, limit=1)
+        count, _objs = catalog.children(request.site, request.user, context, content_type=ct.name, limit=1,
+                                        extra=extra)
         clearance = approval_views.demand(request, context, count, kind, (approvals.LISTING, ct.name, ""))
         if clearance.refusal is not None:
             return clearance.refusal
         detail = clearance.detail
     elif kind != approvals.INTERNAL:
         raise HTTPBadRequest()
-    t = request.localizer.translate
     total, objs = catalog.children(request.site, request.user, context, content_type=ct.name,
-                                   sort=sort, reverse=reverse, offset=0, limit=10**7)
-    rows = [[cell(_column_value(o, c), t) for c in columns] for o in objs]
+                                   sort=sort, reverse=reverse, offset=0, limit=10**7, extra=extra)
+    header, rows = listing_views.export_table(request, ct, objs, columns)
     fmt = request.params["export"]
+    if status:
+        detail = dict(detail, status=status)
     audit.log(request, "export", context, rows=len(rows), type=ct.name, format=fmt, **detail)
-    return download(rows, [t(c[1]) for c in columns], "%s-%s" % (context.__name__ or "root", ct.name), fmt)
+    return download(rows, header, "%s-%s" % (context.__name__ or "root", ct.name), fmt)
 
 
 def _bound_schema(request, context, ct, adding, editing=False):
@@ -309,18 +317,22 @@ def add(context, request):
     form = _form(request, schema, _("添加"))
     t = request.localizer.translate
     heading = t(_("添加${type}", mapping={"type": t(ct.title)}))
+    full = listing_views.class_size_warning(request, context)  # a warning, never a refusal
     if request.method == "POST":
         try:
             appstruct = form.validate(request.POST.items())
         except deform.ValidationFailure as failure:
-            return {"form": failure.render(), "heading": heading}
+            return {"form": failure.render(), "heading": heading, "warning": full}
         try:
             obj = content.create(ct.name, context, appstruct)
         except NameError_:
-            return {"form": _name_taken(form, request), "heading": heading}
+            return {"form": _name_taken(form, request), "heading": heading, "warning": full}
         request.session.flash(t(_("已添加：${title}", mapping={"title": t(obj.title)})))
+        over = listing_views.class_size_warning(request, context)
+        if over is not None:
+            request.session.flash(over)
         return HTTPSeeOther(request.resource_url(obj))
-    return {"form": form.render(), "heading": heading}
+    return {"form": form.render(), "heading": heading, "warning": full}
 
 
 def _name_taken(form, request):

@@ -24,7 +24,7 @@ from pyramid.response import Response
 from pyramid.traversal import resource_path
 from pyramid.view import view_config
 
-from xueji_site import audit, importing, permissions as P, spreadsheets
+from xueji_site import audit, class_size, importing, permissions as P, spreadsheets
 from xueji_site.i18n import _
 from . import reauth
 from xueji_site.importfiles import Report, template
@@ -120,7 +120,7 @@ def _classes(school):
 def _page(context, request, **extra):
     t = request.localizer.translate
     page = {"classes": [(k, t(title)) for k, title in _classes(context)], "error": None,
-            "result": None, "token": None, "limit_rows": LIMITS.max_rows,
+            "result": None, "token": None, "limit_rows": LIMITS.max_rows, "class_warnings": [],
             "limit_mb": LIMITS.max_bytes // (1024 * 1024)}
     page.update(extra)
     return page
@@ -169,7 +169,8 @@ def import_upload(context, request):
     filename = os.path.basename((upload.filename or "upload").replace("\\", "/"))[:100]
     token = _store(request, context, data, report.finish(summary),
                    {"class": class_default, "filename": filename})
-    return _page(context, request, result=summary, token=token, filename=filename)
+    return _page(context, request, result=summary, token=token, filename=filename,
+                 class_warnings=class_size.import_warnings(context, summary.by_class, request.registry.settings, t))
 
 
 @view_config(context=School, name="import-report", permission=P.ADD, request_method="GET")

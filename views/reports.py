@@ -47,7 +47,6 @@ def reports_view(context, request):
     if table is not None and fmt in ("csv", "xlsx"):
         header, rows = table.grid(t)
         audit.log(request, "export", context, rows=len(rows), kind="report", report=report.name, format=fmt)
-        rows = [[str(c) for c in row] for row in rows]
         return download(rows, header, "%s-%s" % (report.name, context.__name__ or "root"), fmt)
     header, rows = table.grid(t) if table is not None else ([], [])
     values = {"report": report, "title": t(report.title), "header": header, "rows": rows,

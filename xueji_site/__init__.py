@@ -11,7 +11,7 @@ from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 from pyramid_zodbconn import get_connection
 
-from . import compile_lock, crypto, permissions, transport, users
+from . import class_size, compile_lock, crypto, permissions, transport, users
 from .i18n import negotiate_locale
 from .policy import SecurityPolicy, csrf_applies, request_site, request_user
 from .site import ensure_site, get_site
@@ -49,6 +49,7 @@ def configure(settings):
     settings.setdefault("xueji.reauth_seconds", "900")  # password again before grants and exports
     settings.setdefault("xueji.audit_seal_seconds", "60")  # in-app audit sealing interval ("off": cron only)
     transport.check(settings)
+    class_size.check(settings)  # xueji.class_size.* are whole numbers
     compile_lock.install()
     crypto.install(crypto.load_key_file(settings["xueji.key_file"]))
     users.set_bcrypt_rounds(settings.get("xueji.bcrypt_rounds", 12))

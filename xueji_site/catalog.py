@@ -154,11 +154,13 @@ def disc_flags(obj, default):
 
 
 def disc_text(obj, default):
-    """Search tokens of a pupil's name: substrings, pinyin, initials."""
+    """Search tokens of a pupil's name and former name (曾用名): substrings, pinyin, initials."""
     if not _student(obj):
         return default
     from .search import name_tokens
-    return name_tokens(getattr(obj, "name", "") or "") or default
+    tokens = set(name_tokens(getattr(obj, "name", "") or ""))
+    tokens.update(name_tokens(getattr(obj, "former_name", "") or ""))
+    return sorted(tokens) or default
 
 
 SEARCH_INDEXES = {
@@ -378,12 +380,17 @@ def scoped_ids(site, user, query):
     return ids if ids is not None else ()
 
 
-def children(site, user, parent, content_type=None, sort="title", reverse=False, offset=0, limit=50):
-    """One page of ``parent``'s children the user may see: (total, objects)."""
+def children(site, user, parent, content_type=None, sort="title", reverse=False, offset=0, limit=50,
+             extra=None):
+    """One page of ``parent``'s children the user may see: (total, objects).
+
+    ``extra``: a further query the children must match (e.g. a status filter)."""
     catalog = site.catalog
     query = Eq(catalog["parent"], resource_path(parent))
     if content_type:
         query = And(query, Eq(catalog["content_type"], content_type))
+    if extra is not None:
+        query = And(query, extra)
     query = scoped(site, user, query)
     if query is None:
         return 0, []

@@ -113,6 +113,13 @@ def step_0006_certificate_entry_macs(site):
     log.info("evolve: stamped %d certificate entries", verification.stamp_entries(site))
 
 
+def step_0007_former_names_in_search(site, batch=BATCH, commit=True):
+    """The name tokens (index "text") now include the former name (曾用名): reindex the pupils."""
+    from . import catalog
+    docids = list(site.catalog["content_type"]._fwd_index.get(catalog.STUDENT, ()))
+    reindex(site, [site.catalog["text"]], batch=batch, commit=commit, docids=docids)
+
+
 STEPS = [
     ("0001-initial", step_0001_initial),
     ("0002-search-indexes", step_0002_search_indexes),
@@ -120,6 +127,7 @@ STEPS = [
     ("0004-status-change-index", step_0004_status_change_index),
     ("0005-record-integrity", step_0005_record_integrity),
     ("0006-certificate-entry-macs", step_0006_certificate_entry_macs),
+    ("0007-former-names-in-search", step_0007_former_names_in_search),
 ]
 
 LATEST = len(STEPS)

@@ -386,6 +386,7 @@ class Summary:
     created: int = 0
     unknown_columns: list = field(default_factory=list)
     missing_columns: list = field(default_factory=list)
+    by_class: dict = field(default_factory=dict)  # class key → rows that would be added to it (class sizes)
 
     def as_detail(self):
         return {"rows": self.rows, "created": self.created, "skipped": self.exists,
@@ -426,6 +427,9 @@ def _count(summary, result):
     summary.rows += 1
     if result.status == NEW:
         summary.new += 1
+        if result.klass is not None:
+            key = result.klass.__name__
+            summary.by_class[key] = summary.by_class.get(key, 0) + 1
     elif result.status == EXISTS:
         summary.exists += 1
     else:

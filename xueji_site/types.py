@@ -1,7 +1,7 @@
 """Registration of every record type: class, schema, containment, key, columns."""
 import secrets
 
-from . import codes, divisions
+from . import codes, divisions, listing
 from .content import ContentType, register
 from .i18n import _
 from .resources import Bureau, FamilyMember, School, SchoolClass, Site, Student
@@ -64,19 +64,16 @@ register(ContentType(
     name="SchoolClass", factory=SchoolClass, schema=class_schema, title=_("班级"),
     add_to=("School",),
     key=lambda a, parent: SchoolClass.key_for(a["cohort"], a["number"]),
-    columns=(("title", _("班级")), ("cohort", _("级")), (_grade_label, _("年级")),
-             (len, _("人数"))),
-    derived=lambda o: {_("年级"): _grade_label(o), _("人数"): len(o)},
+    columns=listing.CLASS_COLUMNS,
+    derived=lambda o: {_("年级"): _grade_label(o), _("在籍人数"): listing.class_enrolled(o),
+                       _("名册人数（含休学等）"): listing.class_roll(o), _("班额"): listing.class_standard(o)},
 ))
 
 register(ContentType(
     name="Student", factory=Student, schema=student_schema, title=_("学生"),
     add_to=("SchoolClass",),
     key=_student_key,
-    columns=(("name", _("姓名")),
-             (lambda o: codes.label(codes.GENDER, o.gender), _("性别")),
-             ("birth_date", _("出生日期")),
-             (lambda o: codes.label(codes.ETHNICITY, o.ethnicity), _("民族"))),
+    columns=listing.STUDENT_COLUMNS,
     sensitive=Student.SENSITIVE,
     derived=lambda o: _placement(o),
     review_fields=Student.KEY_FIELDS,
