@@ -15,7 +15,6 @@ by giving them a function.
 import datetime
 from dataclasses import dataclass, field
 from typing import Callable, Optional
-from xml.sax.saxutils import escape
 
 import BTrees
 from hypatia.query import And, Eq
@@ -329,39 +328,62 @@ def visible_units(site, user, node, limit=2000):
     return found
 
 
-# -- chart --------------------------------------------------------------------------
+# -- charts (xueji_site/charts.py) ------------------------------------------------
 
-PALETTE = ("#3b6ea5", "#c8553d", "#7a9e5b", "#8c6bb1", "#d4a017")
-
-
-def chart_svg(table, translate, width=640):
-    """A grouped horizontal bar chart as standalone SVG, styled with presentation
-    attributes only (the site's CSP blocks inline style elements)."""
+def chart(name, table, translate):
+    """The report's chart (charts.Chart): bars of the columns by row for most
+    reports, lines over this year's months for status changes. The total
+    column and total row are in the table beside it, not drawn."""
+    from . import charts
+    title = translate(table.title)
     header, rows = table.grid(translate)
     if table.totals() is not None:
         rows = rows[:-1]
-    series = header[1:-1]  # the total column is not drawn
-    biggest = max([max(r[1:-1] or [0]) for r in rows] + [1])
-    bar, gap, left, top = 12, 10, 170, 30
-    height = top + len(rows) * (bar * len(series) + gap) + 20
-    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
-           'font-family="Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, sans-serif" '
-           'font-size="12" role="img">' % (width, height, width, height)]
-    out.append('<title>%s</title>' % escape(translate(table.title)))
-    for i, name in enumerate(series):
-        x = left + i * 90
-        out.append('<rect x="%d" y="8" width="10" height="10" fill="%s"/>' % (x, PALETTE[i % len(PALETTE)]))
-        out.append('<text x="%d" y="17">%s</text>' % (x + 14, escape(name)))
-    y = top
-    for row in rows:
-        out.append('<text x="%d" y="%d" text-anchor="end">%s</text>'
-                   % (left - 6, y + bar * len(series) / 2 + 4, escape(str(row[0]))))
-        for i, value in enumerate(row[1:-1]):
-            length = (width - left - 60) * value / biggest
-            out.append('<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>'
-                       % (left, y, length, bar - 1, PALETTE[i % len(PALETTE)]))
-            out.append('<text x="%.1f" y="%d" fill="#333">%d</text>' % (left + length + 4, y + bar - 2, value))
-            y += bar
-        y += gap
-    out.append("</svg>")
-    return "\n".join(out)
+    if name == "status_changes":
+        months = [i for i, c in enumerate(table.columns) if "-" in str(c)]
+        drawn = [r for r in rows if any(r[1 + i] for i in months)] or rows[:1]
+        return charts.line(title, [header[1 + i] for i in months],
+                           [(r[0], [r[1 + i] for i in months]) for r in drawn])
+    if name == "graduates":
+        outcomes = header[1:4]
+        return charts.bar(title, [r[0] for r in rows],
+                          [(outcome, [r[1 + i] for r in rows]) for i, outcome in enumerate(outcomes)],
+                          horizontal=False)
+    series = header[1:-1] if header and header[-1] == translate(_("合计")) else header[1:]
+    return charts.bar(title, [r[0] for r in rows],
+                      [(column, [r[1 + i] for r in rows]) for i, column in enumerate(series)])
+
+
+def chart_svg(table, translate, name="enrolment"):
+    """The report's chart as SVG text (what /report.svg and xueji-stats --format html serve)."""
+    return chart(name, table, translate).svg
+
+
+# -- naming the scope (print views, exports) -----------------------------------------------
+
+def lineage_title(node, translate):
+    """"北京市教育委员会 › 朝阳区教育委员会 › 朝阳实验小学" (the root: 全国)."""
+    from pyramid.location import lineage
+    parts = [translate(n.title) for n in reversed(list(lineage(node)))
+             if getattr(n, "content_type", None) not in (None, "Site")]
+    return " › ".join(parts) if parts else translate(_("全国"))
+
+
+def scope_titles(site, user, node, translate):
+    """What the counts for ``user`` at ``node`` cover, as titles: the node itself
+    when the user may see all of it, else the places under it the user sees
+    (a school's registrar at the root: that school)."""
+    from pyramid.traversal import find_resource
+    path = resource_path(node)
+    paths = cat.scope_paths(site, user)
+    inside = path.rstrip("/") + "/"
+    if any(path == p or inside.startswith(p.rstrip("/") + "/") for p in paths):
+        return [lineage_title(node, translate)]
+    found = []
+    for p in paths:
+        if path == "/" or p.startswith(inside):
+            try:
+                found.append(lineage_title(find_resource(site, p), translate))
+            except KeyError:
+                continue
+    return found
