@@ -184,6 +184,12 @@ def test_adding_a_pupil_to_a_full_class_warns_and_the_school_page_marks_it(app, 
     school = browser.get(SCHOOL + "/")
     cells = [td.get_text(strip=True) for td in school.html.select("section.listing table.grid tbody tr")[0].find_all("td")]
     assert cells[3] == "5" and cells[5] == "超额 1 人（标准 4）"
+    # the 班额 report says the same, largest class first, and draws the classes' spread by size
+    report = browser.get(SCHOOL + "/reports", {"name": "class_sizes"})
+    first = [c.get_text() for c in report.html.select("table.report-table tbody tr")[0].find_all(["th", "td"])]
+    assert first == ["2024级3班", "5", "4", "1"]
+    svg = browser.get(SCHOOL + "/report.svg", {"name": "class_sizes"})
+    assert "班额（各班在籍人数与标准班额）" in svg.text and "班级数" in svg.text and "<style" not in svg.text
     # a class with room gets no warning
     app.registry.settings["xueji.class_size.primary"] = "45"
     assert browser.get(CLASS + "/add", {"type": "Student"}).html.find(id="class-size-warning") is None

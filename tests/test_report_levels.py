@@ -220,6 +220,25 @@ def expected_graduates(scope_pupils):
     return [row, ["合计"] + row[1:]]
 
 
+def expected_class_sizes(enrolled, level, path):
+    """Every class of the test's layout under ``path``, its enrolled pupils against 45 (primary) or 50."""
+    rows = []
+    for province, city, county, school, name, cohorts, per_cohort in LAYOUT:
+        for cohort in cohorts:
+            for number in range(1, per_cohort + 1):
+                fake = {"province": province, "city": city, "county": county, "school": school,
+                        "cohort": cohort, "number": number}
+                here = _path(fake, "class")
+                if path != "/" and not (here + "/").startswith(path.rstrip("/") + "/"):
+                    continue
+                n = sum(1 for p in enrolled if _path(p, "class") == here)
+                standard = 45 if school.startswith("21") else 50
+                title = "%d级%d班" % (cohort, number)
+                label = title if level in ("school", "class") else "%s %s" % (name, title)
+                rows.append((-n, here, [label, n, standard, max(0, n - standard)]))
+    return [row for _n, _p, row in sorted(rows)]
+
+
 # -- the comparison ------------------------------------------------------------------
 
 def _nodes_of_every_level(pupils):
@@ -273,6 +292,8 @@ def test_every_report_at_every_level_matches_counts_made_by_walking_the_data(app
                     expected = expected_units(enrolled, level, path, _unit_titles(site, node, level))
                 elif report.name == "status_changes":
                     expected = expected_status_changes(changes, scope)
+                elif report.name == "class_sizes":
+                    expected = expected_class_sizes(enrolled, level, path)
                 elif report.name == "graduates":
                     expected = expected_graduates(scope) if level != "class" else []
                 else:
@@ -281,7 +302,7 @@ def test_every_report_at_every_level_matches_counts_made_by_walking_the_data(app
                 checked.setdefault(report.name, set()).add(level)
     # every report was compared at every level where it is offered
     assert checked["units"] == {"site", "province", "city", "county", "school"}
-    for name in ("enrolment", "ethnicity", "special", "status_changes", "graduates"):
+    for name in ("enrolment", "ethnicity", "special", "status_changes", "graduates", "class_sizes"):
         assert checked[name] == {"site", "province", "city", "county", "school", "class"}, name
     assert set(checked) == {r.name for r in reports.REPORTS.values() if r.available}
 

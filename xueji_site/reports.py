@@ -234,6 +234,7 @@ class Report:
     title: object
     build: Optional[Callable] = None  # build(counter) -> Table; None: not yet available
     needs_units: bool = False
+    chart: str = "bar"  # the chart kind drawn beside the table (charts.KINDS)
 
     @property
     def available(self):
@@ -308,6 +309,50 @@ def graduates(counter):
 register(Report("graduates", _("毕业生与去向"), graduates))
 
 
+def class_sizes(counter):
+    """班额: every class under the node the user may see, its enrolled pupils
+    against its stage's standard size (class_size.py), largest first.
+
+    Classes come from a catalog query; each count is the class's ``parent``
+    postings cut down to the counter's base (enrolled, in scope). Rows do not
+    add up to anything useful (a standard per class): no total row.
+    """
+    from . import class_size
+    catalog, site = counter.catalog, counter.site
+    query = Eq(catalog["content_type"], "SchoolClass")
+    path = resource_path(counter.node)
+    if path != "/":
+        query = And(Eq(catalog["ancestors"], path), query)
+    parents = catalog["parent"]._fwd_index
+    settings = _settings()
+    found = []
+    for docid in cat.scoped_ids(site, counter.user, query):
+        klass = site.docmap.get(docid)
+        if klass is None:
+            continue
+        here = parents.get(resource_path(klass))
+        enrolled = len(counter.subset(here)) if here else 0
+        school = klass.__parent__
+        standard = class_size.standard_size(settings, getattr(school, "level", codes.LEVEL_OTHER)) or 0
+        label = klass.title if getattr(counter.node, "content_type", None) in ("School", "SchoolClass") \
+            else (school.title, klass.title)
+        found.append((label, resource_path(klass), enrolled, standard))
+    found.sort(key=lambda row: (-row[2], row[1]))
+    table = Table(_("班额（各班在籍人数与标准班额）"), _("班级"), [_("在籍人数"), _("标准班额"), _("超出")],
+                  summable=False)
+    for label, _path, enrolled, standard in found:
+        table.rows.append((label, [enrolled, standard, max(0, enrolled - standard) if standard else 0]))
+    return table
+
+
+def _settings():
+    from pyramid.threadlocal import get_current_registry
+    return getattr(get_current_registry(), "settings", None) or {}
+
+
+register(Report("class_sizes", _("班额（各班在籍人数与标准班额）"), class_sizes, chart="histogram"))
+
+
 def run(name, site, user, node, units=None, today=None):
     """The Table of report ``name`` for ``node`` as ``user`` sees it."""
     report = REPORTS[name]
@@ -339,6 +384,9 @@ def chart(name, table, translate):
     header, rows = table.grid(translate)
     if table.totals() is not None:
         rows = rows[:-1]
+    if name == "class_sizes":  # how the classes spread by size, and which stand out
+        return charts.histogram(title, [r[1] for r in rows], bins=min(10, max(1, len(rows))),
+                                name=translate(_("班级数")), translate=translate)
     if name == "status_changes":
         months = [i for i, c in enumerate(table.columns) if "-" in str(c)]
         drawn = [r for r in rows if any(r[1 + i] for i in months)] or rows[:1]
