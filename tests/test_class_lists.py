@@ -113,6 +113,11 @@ def test_listing_export_carries_the_registrars_columns_masked_as_the_role_may_se
     assert li["监护人电话"] == "139****5678" and li["监护人姓名"] == "李强"
     text = "\n".join(",".join(r) for r in rows)
     assert "110105201703120038" not in text and "13912345678" not in text
+    # the search's export: the same columns, masked the same way
+    found = _csv(head.get(CLASS + "/search", {"q": "李明", "export": "csv"}))
+    assert found[0] == EXPORT_HEADER and found[1][EXPORT_HEADER.index("监护人电话")] == "139****5678"
+    found = _csv(registrar.get(SCHOOL + "/search", {"status": "suspended", "export": "csv"}))
+    assert [r[0] for r in found[1:]] == ["赵休"] and found[1][EXPORT_HEADER.index("学籍状态")] == "休学"
     # a teacher sees the list only, not the records: the list's own columns
     teacher = Browser(app)
     teacher.login("teach")
