@@ -18,6 +18,7 @@ import time
 from xueji_site.kernel import audit, spreadsheets
 from xueji_site.imports import importing
 from xueji_site.imports.importfiles import Report
+from xueji_site.tree import class_size
 
 from . import common
 
@@ -154,6 +155,9 @@ def _check(checker, table, args):
         print("row %d: %s" % (number, "；".join(messages)))
     if summary.errors > SHOWN_PROBLEMS:
         print("... %d more rows with errors in the report" % (summary.errors - SHOWN_PROBLEMS))
+    for warning in class_size.import_warnings(checker.school, summary.by_class,
+                                              checker.request.registry.settings, checker.translate):
+        print("warning / 超过标准班额: %s" % warning)
     return summary
 
 

@@ -36,22 +36,22 @@ def translator(env, locale):
     return lambda term: localizer.translate(term) if hasattr(term, "interpolate") else str(term)
 
 
-def render(table, fmt, translate):
+def render(table, fmt, translate, name="enrolment"):
     """The report as bytes in ``fmt``."""
     header, rows = table.grid(translate)
     if fmt == "html":
-        return _html(table, header, rows, translate).encode("utf-8")
+        return _html(table, header, rows, translate, name).encode("utf-8")
     from xueji_site.views.tables import download
-    return download([[str(c) for c in row] for row in rows], header, "report", fmt).body
+    return download(rows, header, "report", fmt).body  # counts stay numbers (numeric xlsx cells)
 
 
-def _html(table, header, rows, translate):
+def _html(table, header, rows, translate, name):
     cells = "".join("<th>%s</th>" % escape(str(h)) for h in header)
     body = "".join("<tr>%s</tr>" % "".join("<td>%s</td>" % escape(str(c)) for c in row) for row in rows)
     title = escape(translate(table.title))
     return ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>%s</title></head><body>'
             '<h1>%s</h1><table border="1"><thead><tr>%s</tr></thead><tbody>%s</tbody></table>%s'
-            '</body></html>' % (title, title, cells, body, reports.chart_svg(table, translate)))
+            '</body></html>' % (title, title, cells, body, reports.chart_svg(table, translate, name)))
 
 
 def _main(argv):
@@ -64,7 +64,7 @@ def _main(argv):
         with tqdm(total=3, unit="step", file=sys.stderr, desc=args.report) as bar:
             table = reports.run(args.report, site, catalog.SYSTEM, node)
             bar.update()
-            payload = render(table, args.format, translate)
+            payload = render(table, args.format, translate, args.report)
             bar.update()
             output = args.output or "%s-%s.%s" % (args.report, node.__name__ or "root", args.format)
             with open(output, "wb") as out:

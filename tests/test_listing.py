@@ -81,7 +81,8 @@ def test_export_xlsx_and_csv_of_the_whole_listing(app, browser, crowded):
     assert "attachment" in response.headers["Content-Disposition"]
     sheet = openpyxl.load_workbook(io.BytesIO(response.body)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("姓名", "性别", "出生日期", "民族") and len(rows) == 66
+    assert rows[0] == ("姓名", "性别", "出生日期", "民族", "学校", "班级", "年级", "学籍状态", "全国学籍号", "班内学号",
+                       "入学年月", "就读方式", "监护人姓名", "监护人关系", "监护人电话") and len(rows) == 66  # issue 12
     response = browser.get(crowded + "export?type=Student&format=csv&approval=" + second)
     assert response.body.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.body.decode("utf-8-sig"))))

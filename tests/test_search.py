@@ -196,3 +196,50 @@ def test_today_grade_to_cohort():
     assert search.grade_stages(1, autumn) == ["primary:2025", "other:2025"]
     assert search.grade_stages(8, autumn, ["junior"]) == ["junior:2024"]
     assert search.grade_stages(8, datetime.date(2026, 3, 1), ["junior"]) == ["junior:2024"]
+
+
+def test_a_former_name_finds_the_pupil(app, browser, tree):
+    """Issue 12: search finds a pupil by a former name (曾用名), by characters, pinyin and initials."""
+    with open_site(app) as site:
+        pupil = _pupil(resolve(site, SCHOOL_A + "2024-03"), "110105", 6, "林晓雨", "2", get_current_registry(),
+                       former_name="林招娣")
+        admin = _user(site, "admin")
+        for keyword in ("林招娣", "招娣", "linzhaodi", "lzd"):
+            total, found = search.search(site, admin, "/", keyword)
+            assert [s.name for s in found] == ["林晓雨"], keyword
+        assert search.search(site, admin, "/", "晓雨")[0] == 1  # the current name still finds her
+        # a changed former name leaves its old tokens behind
+        content.modify(pupil, {"former_name": "林盼弟"}, get_current_registry())
+        assert search.search(site, admin, "/", "招娣")[0] == 0 and search.search(site, admin, "/", "盼弟")[0] == 1
+    browser.login("admin")
+    assert _names(browser.get("/search", {"q": "盼弟"})) == ["林晓雨"]
+
+
+def test_evolve_step_puts_former_names_into_existing_name_tokens(app, tree):
+    with open_site(app) as site:
+        pupil = _pupil(resolve(site, SCHOOL_A + "2024-03"), "110105", 7, "周小川", "1", get_current_registry())
+        pupil.former_name = "周大川"  # as an older database holds it: indexed without the former name
+        site.catalog["text"].reindex_doc(pupil.docid, type("Old", (), {"content_type": "Student",
+                                                                       "name": "周小川"})())
+        assert search.search(site, _user(site, "admin"), "/", "大川")[0] == 0
+        search_indexes.step_0011_former_names_in_search(site, commit=False)
+        assert search.search(site, _user(site, "admin"), "/", "大川")[0] == 1
+
+
+def test_status_filter_offers_every_status_and_finds_those_who_left(app, browser, tree):
+    """Issue 12, wrong result 4: the search's 学籍状态 offered only 在籍."""
+    from xueji_site.status import changes as workflow
+    with open_site(app) as site:
+        klass = resolve(site, SCHOOL_A + "2024-03")
+        zhang = [s for s in klass.values() if s.name == "张三"][0]
+        content.modify(zhang, {"status": workflow.SUSPENDED}, get_current_registry())
+    browser.login("admin")
+    page = browser.get("/search")
+    offered = {o["value"]: o.get_text() for o in page.html.select("select[name=status] option") if o["value"]}
+    assert offered == {k: str(v) for k, v in workflow.STATUS_LABELS.items()}
+    assert offered["suspended"] == "休学" and offered["withdrawn"] == "退学" and len(offered) == 13
+    assert _names(browser.get("/search", {"status": "suspended"})) == ["张三"]
+    assert "张三" not in _names(browser.get("/search", {"status": "enrolled"}))
+    assert len(_names(browser.get("/search", {"status": "enrolled"}))) == 6
+    # an unknown status is dropped, not a 500 nor an empty result
+    assert len(_names(browser.get("/search", {"status": "nonsense", "gender": "1"}))) == 5

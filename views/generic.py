@@ -20,7 +20,7 @@ from xueji_site.kernel.subrecords import Collection, SubRecord, collection_of
 from xueji_site.record import review
 from xueji_site.record.models import FamilyMember, Student
 from xueji_site.schemas.base import without_sensitive
-from . import approvals as approval_views, reauth
+from . import approvals as approval_views, listing as listing_views
 from .tables import cell, download
 
 PAGE_SIZE = 50
@@ -39,7 +39,7 @@ def _column_value(obj, column):
     return getter(obj) if callable(getter) else getattr(obj, getter, None)
 
 
-def _objects(request, context, ct, sort="title", reverse=False, offset=0, limit=PAGE_SIZE):
+def _objects(request, context, ct, sort="title", reverse=False, offset=0, limit=PAGE_SIZE, extra=None):
     """(total, one page of ``context``'s objects of type ``ct`` the user may see).
 
     Children come from the catalog, scoped to the user; a sub-record
@@ -47,7 +47,7 @@ def _objects(request, context, ct, sort="title", reverse=False, offset=0, limit=
     share its ACL, so one check on the collection covers them)."""
     if not ct.collection:
         return catalog.children(request.site, request.user, context, content_type=ct.name,
-                                sort=sort, reverse=reverse, offset=offset, limit=limit)
+                                sort=sort, reverse=reverse, offset=offset, limit=limit, extra=extra)
     found = collection_of(context, ct.name)
     if found is None or not request.has_permission(P.VIEW, found):
         return 0, []
@@ -56,15 +56,19 @@ def _objects(request, context, ct, sort="title", reverse=False, offset=0, limit=
 
 def _section(request, context, ct, page, sort, reverse):
     offset = (page - 1) * PAGE_SIZE
-    total, objs = _objects(request, context, ct, sort, reverse, offset, PAGE_SIZE)
+    status = listing_views.chosen_status(request, ct)  # pupils: filtered by 学籍状态
+    total, objs = _objects(request, context, ct, sort, reverse, offset, PAGE_SIZE,
+                           extra=listing_views.status_query(request, status))
     t = request.localizer.translate
     rows = [(request.resource_url(o), [cell(_column_value(o, c), t) for c in ct.columns]) for o in objs]
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     more = None
     if ct.collection and total > len(objs):
         more = request.resource_url(collection_of(context, ct.name))
-    return {"type": ct.name, "title": t(ct.title), "header": [t(c[1]) for c in ct.columns],
-            "rows": rows, "total": total, "page": page, "pages": pages, "more": more}
+    found = {"type": ct.name, "title": t(ct.title), "header": [t(c[1]) for c in ct.columns],
+             "rows": rows, "total": total, "page": page, "pages": pages, "more": more, "status": ""}
+    found.update(listing_views.section_extras(request, context, ct, status))
+    return found
 
 
 def _parts(request, context):
@@ -118,24 +122,27 @@ def export(context, request):
     if ct not in content_registry(request.registry).addable(context, collections=True):
         raise HTTPBadRequest()
     kind = approval_views.kind_of(request)
-    columns, detail = ct.columns, {}
+    columns, detail = None, {}  # None: the type's own export columns (listing_views.export_table)
+    status = listing_views.chosen_status(request, ct)
+    extra = listing_views.status_query(request, status)
     if ct.personal:  # pupils' data: G3/G4 approval rule
         if kind == approvals.EXTERNAL:
             columns = ct.external_columns  # a whitelist, de-identified (G4)
             if columns is None:
                 raise HTTPBadRequest()
-        count, _objs = _objects(request, context, ct, limit=1)
+        count, _objs = _objects(request, context, ct, limit=1, extra=extra)
         clearance = approval_views.demand(request, context, count, kind, (approvals.LISTING, ct.name, ""))
         if clearance.refusal is not None:
             return clearance.refusal
         detail = clearance.detail
     elif kind != approvals.INTERNAL:
         raise HTTPBadRequest()
-    t = request.localizer.translate
-    total, objs = _objects(request, context, ct, sort, reverse, offset=0, limit=10**7)
-    rows = [[cell(_column_value(o, c), t) for c in columns] for o in objs]
+    total, objs = _objects(request, context, ct, sort, reverse, offset=0, limit=10**7, extra=extra)
+    header, rows = listing_views.export_table(request, ct, objs, columns)
+    if status:
+        detail = dict(detail, status=status)
     audit.log(request, "export", context, rows=len(rows), type=ct.name, format=fmt, **detail)
-    return download(rows, [t(c[1]) for c in columns], "%s-%s" % (context.__name__ or "root", ct.name), fmt)
+    return download(rows, header, "%s-%s" % (context.__name__ or "root", ct.name), fmt)
 
 
 def _bound_schema(request, context, ct, adding, editing=False):
@@ -358,18 +365,22 @@ def add(context, request):
     form = _form(request, schema, _("添加"))
     t = request.localizer.translate
     heading = t(_("添加${type}", mapping={"type": t(ct.title)}))
+    full = listing_views.class_size_warning(request, context)  # a warning, never a refusal
     if request.method == "POST":
         try:
             appstruct = form.validate(request.POST.items())
         except deform.ValidationFailure as failure:
-            return {"form": failure.render(), "heading": heading}
+            return {"form": failure.render(), "heading": heading, "warning": full}
         try:
             obj = content.create(ct.name, context, appstruct)
         except NameError_:
-            return {"form": _name_taken(form, request), "heading": heading}
+            return {"form": _name_taken(form, request), "heading": heading, "warning": full}
         request.session.flash(t(_("已添加：${title}", mapping={"title": t(obj.title)})))
+        over = listing_views.class_size_warning(request, context)
+        if over is not None:
+            request.session.flash(over)
         return HTTPSeeOther(request.resource_url(obj))
-    return {"form": form.render(), "heading": heading}
+    return {"form": form.render(), "heading": heading, "warning": full}
 
 
 def _name_taken(form, request):

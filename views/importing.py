@@ -27,6 +27,7 @@ from pyramid.view import view_config
 from xueji_site.kernel import audit, permissions as P, spreadsheets
 from xueji_site.imports import importing
 from xueji_site.kernel.i18n import _
+from xueji_site.tree import class_size
 from . import reauth
 from xueji_site.imports.importfiles import Report, recognised_texts, template
 from xueji_site.tree.nodes import School
@@ -121,7 +122,7 @@ def _classes(school):
 def _page(context, request, **extra):
     t = request.localizer.translate
     page = {"classes": [(k, t(title)) for k, title in _classes(context)], "error": None,
-            "result": None, "token": None, "limit_rows": LIMITS.max_rows, "recognised": [],
+            "result": None, "token": None, "limit_rows": LIMITS.max_rows, "recognised": [], "class_warnings": [],
             "limit_mb": LIMITS.max_bytes // (1024 * 1024)}
     page.update(extra)
     return page
@@ -171,7 +172,8 @@ def import_upload(context, request):
     token = _store(request, context, data, report.finish(summary),
                    {"class": class_default, "filename": filename})
     return _page(context, request, result=summary, token=token, filename=filename,
-                 recognised=recognised_texts(summary))
+                 recognised=recognised_texts(summary),
+                 class_warnings=class_size.import_warnings(context, summary.by_class, request.registry.settings, t))
 
 
 @view_config(context=School, name="import-report", permission=P.ADD, request_method="GET")

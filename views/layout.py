@@ -141,6 +141,21 @@ class Layout:
         return [(self.t(ct.title), self.request.resource_url(self.context, "add", query={"type": ct.name}))
                 for ct in content.addable_types(self.context)]
 
+    def print_heading(self):
+        """What a printed page says it covers: the scope by name, and the date (issue 12)."""
+        import datetime
+        from pyramid.traversal import find_root
+        from xueji_site.search import reports
+        from xueji_site.tree.nodes import Node
+        site = getattr(self.request, "site", None)
+        # tree nodes only: an error page's context is the exception (a Response with a content_type)
+        if self.user is None or site is None or not isinstance(self.context, Node) \
+                or find_root(self.context) is not site:
+            return ""
+        scope = "、".join(reports.scope_titles(site, self.user, self.context, self.t))
+        return self.t(_("${scope} · 打印日期 ${date} · ${who}", mapping={
+            "scope": scope, "date": datetime.date.today().isoformat(), "who": self.user.title}))
+
     def flash(self):
         return self.request.session.pop_flash()
 

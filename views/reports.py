@@ -4,15 +4,18 @@ xlsx/csv download and print view. Counting happens in xueji_site.search.reports.
 At the root every logged-in user may open them (the counts cover only what
 they may see); below it the node's view permission is needed.
 """
+import datetime
+
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.renderers import render_to_response
 from pyramid.response import Response
 from pyramid.view import view_config
 
 from xueji_site.kernel import audit, permissions as P
-from xueji_site.search import reports
 from xueji_site.kernel.folder import Container
+from xueji_site.kernel.i18n import _
 from xueji_site.kernel.nodes import Site
+from xueji_site.search import reports
 from .tables import download
 
 UNIT_TYPES = ("Site", "Bureau", "School")
@@ -48,11 +51,14 @@ def reports_view(context, request):
     if table is not None and fmt in ("csv", "xlsx"):
         header, rows = table.grid(t)
         audit.log(request, "export", context, rows=len(rows), kind="report", report=report.name, format=fmt)
-        rows = [[str(c) for c in row] for row in rows]
         return download(rows, header, "%s-%s" % (report.name, context.__name__ or "root"), fmt)
     header, rows = table.grid(t) if table is not None else ([], [])
+    scope = reports.scope_titles(request.site, request.user, context, t)
     values = {"report": report, "title": t(report.title), "header": header, "rows": rows,
-              "offered": [(r.name, t(r.title), r.available) for r in _offered(context)]}
+              "offered": [(r.name, t(r.title), r.available) for r in _offered(context)],
+              "scope": "、".join(scope) or t(_("（无可见范围）")), "scope_count": len(scope),
+              "today": datetime.date.today().isoformat(),
+              "chart_alt": t(_("${title}（图表；数据见上表）", mapping={"title": t(report.title)}))}
     template = "templates/report_print.pt" if request.params.get("print") else "templates/report.pt"
     response = render_to_response(template, values, request=request)
     response.cache_control = "no-store"
@@ -66,7 +72,7 @@ def report_chart(context, request):
     if not report.available:
         raise HTTPNotFound()
     table = _table(context, request, report)
-    svg = reports.chart_svg(table, request.localizer.translate)
+    svg = reports.chart_svg(table, request.localizer.translate, report.name)
     response = Response(body=svg.encode("utf-8"), content_type="image/svg+xml", charset="utf-8")
     response.cache_control = "no-store"
     return response

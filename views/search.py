@@ -10,15 +10,16 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.traversal import resource_path
 from pyramid.view import view_config
 
-from xueji_site.standards import deidentify
 from xueji_site.exports import approvals
-from xueji_site.kernel import audit, permissions as P
-from xueji_site.standards import codes
-from xueji_site.search import query as search
+from xueji_site.kernel import audit, content, permissions as P
 from xueji_site.kernel.folder import Container
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.nodes import Site
-from . import approvals as approval_views, reauth
+from xueji_site.record import listing
+from xueji_site.record.statuses import STATUS_LABELS as STATUS_TABLE
+from xueji_site.search import query as search
+from xueji_site.standards import codes, deidentify
+from . import approvals as approval_views, listing as listing_views, reauth
 from .tables import cell, download
 
 PAGE_SIZE = 50
@@ -27,7 +28,8 @@ FLAG_LABELS = (
     ("left_behind", _("留守儿童")), ("migrant", _("随迁子女")), ("disabled", _("残疾")),
     ("orphan", _("孤儿")), ("only_child", _("独生子女")), ("boarding", _("住校")),
 )
-STATUS_LABELS = (("enrolled", _("在籍")),)
+# Every status of the state machine: pupils who left stay findable (and countable) by status.
+STATUS_LABELS = tuple(STATUS_TABLE.items())
 FIELDS = ("q", "level", "grade", "gender", "ethnicity", "status", "enrolled") + tuple(f for f, _l in FLAG_LABELS)
 
 
@@ -48,6 +50,8 @@ def read_form(params):
         form["gender"] = ""
     if form["ethnicity"] not in dict(codes.ETHNICITY):
         form["ethnicity"] = ""
+    if form["status"] not in STATUS_TABLE:
+        form["status"] = ""
     form["enrolled"] = str(_int(form["enrolled"], "", 1900, 2100)) if form["enrolled"] else ""
     for flag, _label in FLAG_LABELS:
         if form[flag] not in ("0", "1"):
@@ -62,7 +66,7 @@ def conditions_of(form):
     return found
 
 
-COLUMNS = (_("姓名"), _("性别"), _("出生日期"), _("民族"), _("学校"), _("班级"), _("年级"))
+COLUMNS = (_("姓名"), _("性别"), _("出生日期"), _("民族"), _("学校"), _("班级"), _("年级"), _("学籍状态"))
 
 
 def student_row(student, t):
@@ -73,7 +77,8 @@ def student_row(student, t):
             cell(getattr(student, "birth_date", None), t),
             cell(codes.label(codes.ETHNICITY, getattr(student, "ethnicity", "")), t),
             cell(getattr(school, "title", ""), t), cell(getattr(klass, "title", ""), t),
-            cell(codes.GRADE_LABELS.get(grade, _("已毕业")) if grade else "", t)]
+            cell(codes.GRADE_LABELS.get(grade, _("已毕业")) if grade else "", t),
+            cell(listing.status_label(student), t)]
 
 
 def _run(context, request, form, sort, reverse, offset, limit):
@@ -157,10 +162,12 @@ def _export(context, request, form, sort, reverse, fmt):
     t = request.localizer.translate
     total, students = _run(context, request, form, sort, reverse, 0, EXPORT_LIMIT)
     external = kind == approvals.EXTERNAL
-    rows = [(external_row if external else student_row)(s, t) for s in students]
+    if external:
+        header, rows = [t(c) for c in EXTERNAL_COLUMNS], [external_row(s, t) for s in students]
+    else:  # the registrar's columns, masked as the user may see them (as the class list's export)
+        header, rows = listing_views.export_table(request, content.get("Student", request.registry), students)
     # The keyword may be an ID number: the log records only that there was one.
     audit.log(request, "export", context, rows=len(rows), kind="search", format=fmt,
               keyword="yes" if form["q"] else "no", **clearance.detail,
               **{"if_" + k: v for k, v in conditions_of(form).items()})
-    return download(rows, [t(c) for c in (EXTERNAL_COLUMNS if external else COLUMNS)],
-                    "search-%s" % (context.__name__ or "root"), fmt)
+    return download(rows, header, "search-%s" % (context.__name__ or "root"), fmt)

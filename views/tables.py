@@ -1,7 +1,8 @@
 """Tables out of the system: cells for display, and csv/xlsx downloads.
 
 Exports escape cells that a spreadsheet would run as formulas (a leading
-= + - @, tab or carriage return gets a ' in front).
+= + - @, tab or carriage return gets a ' in front). Numbers (int, float) are
+written as numbers: numeric cells in xlsx, so that sums and sorting work.
 """
 import csv
 import datetime
@@ -25,8 +26,25 @@ def cell(value, translate):
     return str(value)
 
 
-def defuse(text):
-    return "'" + text if text.startswith(FORMULA_START) else text
+def value_cell(value, translate):
+    """A cell for an export: numbers stay numbers (numeric cells in xlsx), the rest as ``cell``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return cell(value, translate)
+
+
+def defuse(value):
+    """A string cell a spreadsheet would run as a formula gets a ' in front;
+    numbers are written as numbers and need nothing."""
+    if not isinstance(value, str):
+        return value
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def _cell_out(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return defuse(value if isinstance(value, str) else ("" if value is None else str(value)))
 
 
 def download(rows, header, filename, fmt):
@@ -35,9 +53,9 @@ def download(rows, header, filename, fmt):
         book = Workbook(write_only=True)
         try:
             sheet = book.create_sheet()
-            sheet.append([defuse(h) for h in header])
+            sheet.append([_cell_out(h) for h in header])
             for row in rows:
-                sheet.append([defuse(c) for c in row])
+                sheet.append([_cell_out(c) for c in row])
             body = io.BytesIO()
             book.save(body)
         finally:  # the sheet streams through a temp file of clear rows: never leave it behind
@@ -47,9 +65,9 @@ def download(rows, header, filename, fmt):
     else:
         text = io.StringIO()
         writer = csv.writer(text)
-        writer.writerow([defuse(h) for h in header])
+        writer.writerow([_cell_out(h) for h in header])
         for row in rows:
-            writer.writerow([defuse(c) for c in row])
+            writer.writerow([_cell_out(c) for c in row])
         payload = ("\ufeff" + text.getvalue()).encode("utf-8")
         content_type = "text/csv"
         fmt = "csv"

@@ -12,6 +12,7 @@ from pyramid.settings import asbool, aslist
 from pyramid_zodbconn import get_connection
 
 from xueji_site.kernel import compile_lock, crypto, permissions, transport, users
+from xueji_site.tree import class_size
 from xueji_site.kernel.i18n import negotiate_locale
 from xueji_site.kernel.policy import SecurityPolicy, csrf_applies, request_site, request_user
 from xueji_site.kernel.root import ensure_site, get_site
@@ -62,6 +63,7 @@ def configure(settings):
     settings.setdefault("xueji.reauth_seconds", "900")  # password again before grants and exports
     settings.setdefault("xueji.audit_seal_seconds", "60")  # in-app audit sealing interval ("off": cron only)
     transport.check(settings)
+    class_size.check(settings)  # xueji.class_size.* are whole numbers
     compile_lock.install()
     crypto.install(crypto.load_key_file(settings["xueji.key_file"]))
     users.set_bcrypt_rounds(settings.get("xueji.bcrypt_rounds", 12))

@@ -539,6 +539,7 @@ class Summary:
     created: int = 0
     unknown_columns: list = field(default_factory=list)
     missing_columns: list = field(default_factory=list)
+    by_class: dict = field(default_factory=dict)  # class key → rows that would be added to it (class sizes)
     recognised_columns: list = field(default_factory=list)  # (header as written, our title)
     problems: list = field(default_factory=list)            # (row number, [messages]), the first MAX_PROBLEMS
     header_row: int = 1
@@ -628,6 +629,9 @@ def _count(summary, result):
     summary.rows += 1
     if result.status == NEW:
         summary.new += 1
+        if result.klass is not None:
+            key = result.klass.__name__
+            summary.by_class[key] = summary.by_class.get(key, 0) + 1
     elif result.status == EXISTS:
         summary.exists += 1
     else:

@@ -260,12 +260,17 @@ def scoped_ids(site, user, query):
     return ids if ids is not None else ()
 
 
-def children(site, user, parent, content_type=None, sort="title", reverse=False, offset=0, limit=50):
-    """One page of ``parent``'s children the user may see: (total, objects)."""
+def children(site, user, parent, content_type=None, sort="title", reverse=False, offset=0, limit=50,
+             extra=None):
+    """One page of ``parent``'s children the user may see: (total, objects).
+
+    ``extra``: a further query the children must match (e.g. a status filter)."""
     catalog = site.catalog
     query = Eq(catalog["parent"], resource_path(parent))
     if content_type:
         query = And(query, Eq(catalog["content_type"], content_type))
+    if extra is not None:
+        query = And(query, extra)
     query = scoped(site, user, query)
     if query is None:
         return 0, []

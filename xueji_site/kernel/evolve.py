@@ -76,15 +76,16 @@ def needs_work(site, registry=None):
 
 
 def run(site, registry=None, commit=True):
-    """Apply every pending step, then add and fill missing declared indexes; each commits."""
+    """Add the declared indexes the catalog lacks, apply every pending step, then
+    fill the indexes added; each step commits."""
     done = []
+    added = catalog.add_missing_indexes(site, registry)  # first, empty: a step may read or fill them
     for name, step in pending(site, registry):
         log.info("evolve: %s", name)
         step(site)
         applied(site).insert(name)
         _note_and_commit(commit, name)
         done.append(name)
-    added = catalog.add_missing_indexes(site, registry)
     if added:
         log.info("evolve: indexing %s", ", ".join(added))
         reindex(site, [site.catalog[name] for name in added], commit=commit)

@@ -39,6 +39,7 @@ class ContentType:
     add_to: tuple = ()                 # the types it may be added to
     key: Optional[Callable] = None     # key(appstruct, parent) -> child name
     columns: tuple = ()                # (attribute-or-callable, label) for listings
+    export_columns: Optional[tuple] = None  # (getter(obj, full), label) of an internal export (None: ``columns``)
     icon: str = ""
     derived: Callable = _nothing       # extra read-only fields to show: obj -> {label: value}
     # -- security --------------------------------------------------------------

@@ -6,7 +6,7 @@ from xueji_site.kernel import permissions as P
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.security import (
     BUREAU_ADMIN, GUARDIAN, HEAD_TEACHER, PRINCIPAL, SCHOOL_REGISTRAR, SECURITY_ADMIN, SYSADMIN, TEACHER)
-from xueji_site.record import inventory, review
+from xueji_site.record import inventory, listing, review
 from xueji_site.record.models import FamilyMember, Student
 from xueji_site.standards import codes
 from xueji_site.standards.deidentify import birth_month, masked_name
@@ -79,8 +79,7 @@ def includeme(config):
     config.add_content_type(
         "Student", Student, title=_("学生"), schema="xueji_site.schemas.student:student_schema",
         add_to=("SchoolClass",), key=_student_key,
-        columns=(("name", _("姓名")), (_gender, _("性别")), ("birth_date", _("出生日期")),
-                 (_ethnicity, _("民族"))),
+        columns=listing.STUDENT_COLUMNS, export_columns=listing.EXPORT_COLUMNS,
         # What an external export of a listing shows (G4): a whitelist of columns, de-identified.
         external_columns=((lambda o: masked_name(o.name), _("姓名")), (_gender, _("性别")),
                           (lambda o: birth_month(o.birth_date), _("出生年月")), (_ethnicity, _("民族"))),

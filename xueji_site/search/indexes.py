@@ -8,6 +8,7 @@ are module-level functions: hypatia pickles them.
 from hypatia.field import FieldIndex
 from hypatia.keyword import KeywordIndex
 
+from xueji_site.kernel import evolve
 from xueji_site.search.tokens import name_tokens
 
 STUDENT = "Student"
@@ -94,10 +95,18 @@ def disc_flags(obj, default):
 
 
 def disc_text(obj, default):
-    """Search tokens of a pupil's name: substrings, pinyin, initials."""
+    """Search tokens of a pupil's name and former name (曾用名): substrings, pinyin, initials."""
     if not _student(obj):
         return default
-    return name_tokens(getattr(obj, "name", "") or "") or default
+    tokens = set(name_tokens(getattr(obj, "name", "") or ""))
+    tokens.update(name_tokens(getattr(obj, "former_name", "") or ""))
+    return sorted(tokens) or default
+
+
+def step_0011_former_names_in_search(site, batch=1000, commit=True):
+    """The name tokens (index "text") now include the former name (曾用名): reindex the pupils."""
+    docids = list(site.catalog["content_type"]._fwd_index.get(STUDENT, ()))
+    evolve.reindex(site, [site.catalog["text"]], batch=batch, commit=commit, docids=docids)
 
 
 
@@ -115,3 +124,4 @@ INDEXES = {
 def includeme(config):
     for name, factory in INDEXES.items():
         config.add_index(name, factory)
+    config.add_evolve_step("0011-former-names-in-search", step_0011_former_names_in_search)

@@ -15,7 +15,6 @@ by giving them a function.
 import datetime
 from dataclasses import dataclass, field
 from typing import Callable, Optional
-from xml.sax.saxutils import escape
 
 import BTrees
 from hypatia.query import And, Eq
@@ -121,19 +120,24 @@ class Counter:
         return SETS.intersection(docids, self.base)
 
     def split(self, rows, columns):
-        """{row label: [count per column, total]}; ``columns`` partition the base.
+        """[(row label, [count per column, total])]; ``columns`` partition the base.
+
+        ``rows`` is a list of (label, docids) pairs, never a dict keyed by
+        label: labels are translation strings, and two with the same message
+        id (every class's "${cohort}级${number}班") are equal as keys, which
+        once folded a school's classes into one row.
 
         The largest column is counted as the remainder, which spares the
         costliest intersection.
         """
         biggest = max(columns, key=lambda c: len(columns[c])) if columns else None
-        result = {}
-        for label, docids in rows.items():
+        result = []
+        for label, docids in rows:
             total = len(docids)
             counts = {c: len(SETS.intersection(docids, s)) for c, s in columns.items() if c != biggest}
             if biggest is not None:
                 counts[biggest] = total - sum(counts.values())
-            result[label] = [counts[c] for c in columns] + [total]
+            result.append((label, [counts[c] for c in columns] + [total]))
         return result
 
 
@@ -153,7 +157,7 @@ def _table(title, header, counter, rows, summable=True, keep_empty=False):
     columns, labels = _gender_columns(counter)
     counted = counter.split(rows, columns)
     table = Table(title, header, labels, summable=summable)
-    for label, counts in counted.items():
+    for label, counts in counted:
         if keep_empty or counts[-1]:
             table.rows.append((label, counts))
     return table
@@ -187,17 +191,17 @@ def enrolment(counter):
         rank = LEVEL_ORDER.index(level) if level in LEVEL_ORDER else len(LEVEL_ORDER)
         return rank, grade or 99
 
-    rows = {}
+    rows = []
     for key in sorted(groups, key=order):
         parts = groups[key]
-        rows[_stage_label(*key)] = parts[0] if len(parts) == 1 else SETS.multiunion(parts)
+        rows.append((_stage_label(*key), parts[0] if len(parts) == 1 else SETS.multiunion(parts)))
     return _table(_("在籍学生（学段 × 年级 × 性别）"), _("学段 年级"), counter, rows)
 
 
 def ethnicity(counter):
     postings = counter.postings("ethnicity")
     ordered = sorted(postings.items(), key=lambda item: -len(item[1]))
-    rows = {codes.label(codes.ETHNICITY, code) if code else _("未填"): docids for code, docids in ordered}
+    rows = [(codes.label(codes.ETHNICITY, code) if code else _("未填"), docids) for code, docids in ordered]
     return _table(_("民族分布"), _("民族"), counter, rows)
 
 
@@ -212,17 +216,17 @@ SPECIAL_GROUPS = (
 
 def special_groups(counter):
     postings = counter.postings("flags")
-    rows = {label: postings.get(flag, SETS.TreeSet()) for flag, label in SPECIAL_GROUPS}
+    rows = [(label, postings.get(flag, SETS.TreeSet())) for flag, label in SPECIAL_GROUPS]
     return _table(_("特殊群体"), _("群体"), counter, rows, summable=False, keep_empty=True)
 
 
 def by_unit(counter, units):
     """Units side by side (a bureau's schools or sub-bureaus): ``units`` is [(label, path)]."""
     ancestors = counter.catalog["ancestors"]._fwd_index
-    rows = {}
+    rows = []
     for label, path in units:
         docids = ancestors.get(path)
-        rows[label] = counter.subset(docids) if docids is not None else SETS.TreeSet()
+        rows.append((label, counter.subset(docids) if docids is not None else SETS.TreeSet()))
     return _table(_("下属单位对比"), _("单位"), counter, rows, keep_empty=True)
 
 
@@ -232,6 +236,7 @@ class Report:
     title: object
     build: Optional[Callable] = None  # build(counter) -> Table; None: not yet available
     needs_units: bool = False
+    chart: str = "bar"  # the chart kind drawn beside the table (charts.KINDS)
 
     @property
     def available(self):
@@ -306,6 +311,50 @@ def graduates(counter):
 register(Report("graduates", _("毕业生与去向"), graduates))
 
 
+def class_sizes(counter):
+    """班额: every class under the node the user may see, its enrolled pupils
+    against its stage's standard size (class_size.py), largest first.
+
+    Classes come from a catalog query; each count is the class's ``parent``
+    postings cut down to the counter's base (enrolled, in scope). Rows do not
+    add up to anything useful (a standard per class): no total row.
+    """
+    from xueji_site.tree import class_size
+    catalog, site = counter.catalog, counter.site
+    query = Eq(catalog["content_type"], "SchoolClass")
+    path = resource_path(counter.node)
+    if path != "/":
+        query = And(Eq(catalog["ancestors"], path), query)
+    parents = catalog["parent"]._fwd_index
+    settings = _settings()
+    found = []
+    for docid in cat.scoped_ids(site, counter.user, query):
+        klass = site.docmap.get(docid)
+        if klass is None:
+            continue
+        here = parents.get(resource_path(klass))
+        enrolled = len(counter.subset(here)) if here else 0
+        school = klass.__parent__
+        standard = class_size.standard_size(settings, getattr(school, "level", codes.LEVEL_OTHER)) or 0
+        label = klass.title if getattr(counter.node, "content_type", None) in ("School", "SchoolClass") \
+            else (school.title, klass.title)
+        found.append((label, resource_path(klass), enrolled, standard))
+    found.sort(key=lambda row: (-row[2], row[1]))
+    table = Table(_("班额（各班在籍人数与标准班额）"), _("班级"), [_("在籍人数"), _("标准班额"), _("超出")],
+                  summable=False)
+    for label, _path, enrolled, standard in found:
+        table.rows.append((label, [enrolled, standard, max(0, enrolled - standard) if standard else 0]))
+    return table
+
+
+def _settings():
+    from pyramid.threadlocal import get_current_registry
+    return getattr(get_current_registry(), "settings", None) or {}
+
+
+register(Report("class_sizes", _("班额（各班在籍人数与标准班额）"), class_sizes, chart="histogram"))
+
+
 def run(name, site, user, node, units=None, today=None):
     """The Table of report ``name`` for ``node`` as ``user`` sees it."""
     report = REPORTS[name]
@@ -326,39 +375,65 @@ def visible_units(site, user, node, limit=2000):
     return found
 
 
-# -- chart --------------------------------------------------------------------------
+# -- charts (xueji_site/charts.py) ------------------------------------------------
 
-PALETTE = ("#3b6ea5", "#c8553d", "#7a9e5b", "#8c6bb1", "#d4a017")
-
-
-def chart_svg(table, translate, width=640):
-    """A grouped horizontal bar chart as standalone SVG, styled with presentation
-    attributes only (the site's CSP blocks inline style elements)."""
+def chart(name, table, translate):
+    """The report's chart (charts.Chart): bars of the columns by row for most
+    reports, lines over this year's months for status changes. The total
+    column and total row are in the table beside it, not drawn."""
+    from xueji_site.kernel import charts
+    title = translate(table.title)
     header, rows = table.grid(translate)
     if table.totals() is not None:
         rows = rows[:-1]
-    series = header[1:-1]  # the total column is not drawn
-    biggest = max([max(r[1:-1] or [0]) for r in rows] + [1])
-    bar, gap, left, top = 12, 10, 170, 30
-    height = top + len(rows) * (bar * len(series) + gap) + 20
-    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
-           'font-family="Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, sans-serif" '
-           'font-size="12" role="img">' % (width, height, width, height)]
-    out.append('<title>%s</title>' % escape(translate(table.title)))
-    for i, name in enumerate(series):
-        x = left + i * 90
-        out.append('<rect x="%d" y="8" width="10" height="10" fill="%s"/>' % (x, PALETTE[i % len(PALETTE)]))
-        out.append('<text x="%d" y="17">%s</text>' % (x + 14, escape(name)))
-    y = top
-    for row in rows:
-        out.append('<text x="%d" y="%d" text-anchor="end">%s</text>'
-                   % (left - 6, y + bar * len(series) / 2 + 4, escape(str(row[0]))))
-        for i, value in enumerate(row[1:-1]):
-            length = (width - left - 60) * value / biggest
-            out.append('<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>'
-                       % (left, y, length, bar - 1, PALETTE[i % len(PALETTE)]))
-            out.append('<text x="%.1f" y="%d" fill="#333">%d</text>' % (left + length + 4, y + bar - 2, value))
-            y += bar
-        y += gap
-    out.append("</svg>")
-    return "\n".join(out)
+    if name == "class_sizes":  # how the classes spread by size, and which stand out
+        return charts.histogram(title, [r[1] for r in rows], bins=min(10, max(1, len(rows))),
+                                name=translate(_("班级数")), translate=translate)
+    if name == "status_changes":
+        months = [i for i, c in enumerate(table.columns) if "-" in str(c)]
+        drawn = [r for r in rows if any(r[1 + i] for i in months)] or rows[:1]
+        return charts.line(title, [header[1 + i] for i in months],
+                           [(r[0], [r[1 + i] for i in months]) for r in drawn])
+    if name == "graduates":
+        outcomes = header[1:4]
+        return charts.bar(title, [r[0] for r in rows],
+                          [(outcome, [r[1 + i] for r in rows]) for i, outcome in enumerate(outcomes)],
+                          horizontal=False)
+    series = header[1:-1] if header and header[-1] == translate(_("合计")) else header[1:]
+    return charts.bar(title, [r[0] for r in rows],
+                      [(column, [r[1 + i] for r in rows]) for i, column in enumerate(series)])
+
+
+def chart_svg(table, translate, name="enrolment"):
+    """The report's chart as SVG text (what /report.svg and xueji-stats --format html serve)."""
+    return chart(name, table, translate).svg
+
+
+# -- naming the scope (print views, exports) -----------------------------------------------
+
+def lineage_title(node, translate):
+    """"北京市教育委员会 › 朝阳区教育委员会 › 朝阳实验小学" (the root: 全国)."""
+    from pyramid.location import lineage
+    parts = [translate(n.title) for n in reversed(list(lineage(node)))
+             if getattr(n, "content_type", None) not in (None, "Site")]
+    return " › ".join(parts) if parts else translate(_("全国"))
+
+
+def scope_titles(site, user, node, translate):
+    """What the counts for ``user`` at ``node`` cover, as titles: the node itself
+    when the user may see all of it, else the places under it the user sees
+    (a school's registrar at the root: that school)."""
+    from pyramid.traversal import find_resource
+    path = resource_path(node)
+    paths = cat.scope_paths(site, user)
+    inside = path.rstrip("/") + "/"
+    if any(path == p or inside.startswith(p.rstrip("/") + "/") for p in paths):
+        return [lineage_title(node, translate)]
+    found = []
+    for p in paths:
+        if path == "/" or p.startswith(inside):
+            try:
+                found.append(lineage_title(find_resource(site, p), translate))
+            except KeyError:
+                continue
+    return found

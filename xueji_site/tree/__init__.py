@@ -4,14 +4,11 @@ from xueji_site.kernel.i18n import _
 from xueji_site.kernel.security import (
     BUREAU_ADMIN, HEAD_TEACHER, PRINCIPAL, SCHOOL_REGISTRAR, SECURITY_ADMIN, SYSADMIN, TEACHER)
 from xueji_site.standards import codes, divisions
+from xueji_site.tree import listing
+from xueji_site.tree.listing import grade_label
 from xueji_site.tree.nodes import Bureau, School, SchoolClass
 
 LEVELS = {"province": _("省级"), "city": _("市级"), "county": _("县级")}
-
-
-def grade_label(klass):
-    grade = klass.grade()
-    return codes.GRADE_LABELS.get(grade, _("已毕业")) if grade else _("已毕业")
 
 
 def _bureau_level(bureau):
@@ -67,8 +64,9 @@ def includeme(config):
     config.add_content_type(
         "SchoolClass", SchoolClass, title=_("班级"), schema="xueji_site.schemas.tree:class_schema",
         add_to=("School",), key=_class_key,
-        columns=(("title", _("班级")), ("cohort", _("级")), (grade_label, _("年级")), (len, _("人数"))),
-        derived=lambda o: {_("年级"): grade_label(o), _("人数"): len(o)},
+        columns=listing.CLASS_COLUMNS,
+        derived=lambda o: {_("年级"): grade_label(o), _("在籍人数"): listing.class_enrolled(o),
+                           _("名册人数（含休学等）"): listing.class_roll(o), _("班额"): listing.class_standard(o)},
         permissions={
             SYSADMIN: P.STRUCTURE_ADMIN,
             SECURITY_ADMIN: {P.VIEW, P.SHARE},
