@@ -20,6 +20,7 @@ def includeme(config):
     config.scan(".alerts")
     config.scan(".approvals")
     config.scan(".accounts")
+    config.scan(".contact")  # issue 12: e-mail and phone of accounts
     config.scan(".errors")
     config.scan(".language")
     config.scan(".totp")

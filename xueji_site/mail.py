@@ -7,8 +7,9 @@ type, the deadline and the pupil's surname only (张*): details stay behind
 the login.
 
 ``xueji.mailer`` chooses the delivery: ``smtp`` (production, mail.host /
-mail.port / mail.default_sender), ``debug`` (development: files under
-``mail.debug``), or ``none`` (the default: nothing leaves the process).
+mail.port / mail.default_sender), ``debug`` (development: one file a message
+under ``mail.debug``, default ``var/mail``, written when the transaction
+commits: devmail.py), or ``none`` (the default: nothing leaves the process).
 """
 from email.policy import compat32
 
@@ -44,7 +45,10 @@ def includeme(config):
     if kind == "smtp":
         config.include("pyramid_mailer")
     elif kind == "debug":
-        config.include("pyramid_mailer.debug")
+        from pyramid_mailer import _set_mailer
+        from .devmail import FileMailer, mail_directory
+        settings = config.registry.settings
+        _set_mailer(config, FileMailer(mail_directory(settings), settings.get("mail.default_sender")))
     else:
         config.include("pyramid_mailer.testing")
 
