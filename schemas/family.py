@@ -13,7 +13,7 @@ from xueji_site import codes
 from xueji_site.i18n import _
 from xueji_site.idnumbers import IdError, validate_resident_id
 from .base import FormSchema, Stripped
-from .student import ID_ERRORS, PHONE_PATTERN, _division, _flag, _select, _text
+from .student import ID_ERRORS, PHONE_PATTERN, _flag, _place, _select, _text
 
 
 def _check_member(form, value):
@@ -70,7 +70,7 @@ def family_schema(request, context, adding):
         id_type = _select(_("证件类型"), codes.ID_TYPE, required=False, default=codes.ID_TYPE_RESIDENT)
         id_number = _text(_("证件号码"), required=False, max_length=30)
         ethnicity = _select(_("民族"), codes.ETHNICITY, required=False)
-        household_place = _text(_("户口所在地"), required=False, max_length=12, validator=_division)
+        household_place = _place(_("户口所在地"), required=False)
         address = _text(_("住址"), required=False, max_length=200)
         phone = _text(_("联系电话"), required=False, max_length=20, validator=colander.Regex(
             PHONE_PATTERN, _("请填写11位手机号或带区号的固定电话")))

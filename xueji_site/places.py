@@ -102,8 +102,9 @@ def display(code, locale="zh_Hans"):
 
 @functools.lru_cache(maxsize=4)
 def picker_entries(locale="zh_Hans"):
-    """[[code, name], …] of the divisions in use, by code: what the picker offers.
-    A county whose city-level code is missing gets its grouping named after the province."""
+    """[[code, name], …] of the divisions in use, by code: what the picker offers. A city-level
+    grouping (市辖区, 省直辖县级行政单位…) carries a third item, 1: full names leave it out.
+    A county whose city-level code is missing gets a grouping."""
     convert = _converter(locale)
     known = table()
     current = {code: name for code, (name, live) in known.items() if live}
@@ -111,4 +112,10 @@ def picker_entries(locale="zh_Hans"):
         city = code[:4] + "00"
         if not code.endswith("00") and city not in current:
             current[city] = known.get(city, ("",))[0] or "省直辖县级行政单位"
-    return [[code, convert(current[code])] for code in sorted(current)]
+    return [[code, convert(current[code])] + ([1] if _is_grouping(code, current[code]) else [])
+            for code in sorted(current)]
+
+
+def _is_grouping(code, name):
+    return code.endswith("00") and not code.endswith("0000") and (
+        name in GROUPINGS or name == table().get(code[:2] + "0000", ("",))[0])
