@@ -181,6 +181,9 @@ def user_contact(context, request):
     if user is None or getattr(user, "kind", "") != "user":
         request.session.flash(t(_("无效的操作")))
         return HTTPSeeOther(request.resource_url(context, "users"))
+    if user is request.user:  # one's own address is confirmed by mail, like everyone's
+        request.session.flash(t(_("请在“我的账号”中修改自己的联系方式")))
+        return HTTPSeeOther(request.resource_url(context, "account"))
     if not _may_manage(request, context, user):
         request.session.flash(t(_("只有安全管理员可以管理系统管理员、安全管理员和审计员的账号")))
         audit.log(request, "account-contact", context, result=audit.DENIED, target=user.login)
