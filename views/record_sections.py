@@ -18,7 +18,7 @@ import deform
 from xueji_site import nationalities, places, permissions as P
 from xueji_site.i18n import _, negotiate_locale
 from xueji_site.idnumbers import mask_field
-from xueji_site.record_layout import OTHER, SECTIONS, section_of  # noqa: F401  (one definition)
+from xueji_site.record_layout import OTHER, SECTIONS  # the one definition of the sections
 from .tables import cell
 
 PLACE_FIELDS = frozenset(("birthplace", "native_place", "household_place"))
