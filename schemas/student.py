@@ -11,7 +11,8 @@ import re
 import colander
 import deform
 
-from xueji_site.standards import codes, divisions
+from xueji_site.record import layout as record_layout
+from xueji_site.standards import codes, countries as nationalities, divisions
 from xueji_site.kernel.i18n import _
 from xueji_site.standards.idnumbers import (
     IdError, birth_date_of, gender_of, normalise, registry_no_from_id,
@@ -21,6 +22,7 @@ from xueji_site.kernel.inventory import CONSENT_FIELD
 from xueji_site.record.inventory import CONSENT_FIELDS
 
 from .base import FormSchema, Stripped, date_widget, deferred_select, one_of_table, without
+from .widgets import PlaceWidget, SectionedFormWidget
 
 ID_ERRORS = {
     "length": _("身份证号应为18位（或15位旧号）"),
@@ -225,8 +227,9 @@ _yyyymm.import_kind = "month"  # imports also read 2026-09, 2026年9月, Excel d
 
 
 def _country_code():
-    check = colander.Regex(r"^[A-Z]{3}$", _("请填写三位字母代码，如 CHN"))
-    check.import_kind = "country"  # imports also read names (中国) and other codes (CN, 156)
+    """A GB/T 2659 code from the list; imports also read names (中国) and other codes (CN, 156)."""
+    check = colander.All(colander.Length(0, 3), _nationality)
+    check.import_kind = "country"
     return check
 
 
@@ -237,10 +240,33 @@ def _select(title, table, required=True, default=colander.null, description=None
         description=description)
 
 
-def _text(title, required=True, max_length=100, validator=None, description=None):
+def _text(title, required=True, max_length=100, validator=None, description=None, widget=None):
     checks = [colander.Length(0, max_length)] + ([validator] if validator else [])
+    extra = {"widget": widget} if widget is not None else {}
     return colander.SchemaNode(Stripped(), title=title, missing=colander.required if required else "",
-                               validator=colander.All(*checks), description=description)
+                               validator=colander.All(*checks), description=description, **extra)
+
+
+def _place(title, required=True, max_length=12, description=None):
+    """A GB/T 2260 code, chosen with the place picker (schemas/widgets.PlaceWidget) or typed."""
+    return _text(title, required=required, max_length=max_length, validator=_division,
+                 description=description, widget=PlaceWidget())
+
+
+@colander.deferred
+def _nationality_widget(node, kw):
+    from xueji_site.kernel.i18n import negotiate_locale
+    request = kw.get("request")
+    if request is None:
+        return deform.widget.SelectWidget(values=nationalities.choices())
+    blank = [("", request.localizer.translate(_("— 请选择 —")))]
+    return deform.widget.SelectWidget(
+        values=blank + nationalities.choices(negotiate_locale(request), request.localizer.translate))
+
+
+def _nationality(node, value):
+    if not nationalities.is_known(value):
+        raise colander.Invalid(node, _("请从列表中选择国籍/地区（GB/T 2659 三位字母代码，如 CHN）"))
 
 
 def _flag(title):
@@ -267,12 +293,12 @@ def student_schema(request, context, adding):
                 min_err=_("出生日期不能早于 1950-01-01"), max_err=_("出生日期不能晚于今天")),
             widget=date_widget(),
         )
-        birthplace = _text(_("出生地"), max_length=12, validator=_division,
-                           description=_("行政区划代码，6位或12位"))
-        native_place = _text(_("籍贯"), max_length=6, validator=_division, description=_("6位行政区划代码"))
+        birthplace = _place(_("出生地"), description=_("行政区划代码，6位或12位"))
+        native_place = _place(_("籍贯"), max_length=6, description=_("6位行政区划代码"))
         ethnicity = _select(_("民族"), codes.ETHNICITY)
-        nationality = _text(_("国籍/地区"), max_length=3, validator=_country_code(),
-                            description=_("GB/T 2659 三位字母代码"))
+        nationality = colander.SchemaNode(
+            Stripped(), title=_("国籍/地区"), default=nationalities.CHINA, widget=_nationality_widget,
+            validator=_country_code(), description=_("GB/T 2659 三位字母代码"))
         id_type = _select(_("证件类型"), codes.ID_TYPE, default=codes.ID_TYPE_RESIDENT)
         id_number = _text(_("证件号码"), required=False, max_length=30,
                           description=_("居民身份证号18位；末位X可小写输入"))
@@ -287,8 +313,7 @@ def student_schema(request, context, adding):
                              description=_("健康状况为“残疾”时必填"))
         inclusive = _flag(_("随班就读"))
         # -- household
-        household_place = _text(_("户口所在地"), max_length=12, validator=_division,
-                                description=_("行政区划代码，6位或12位"))
+        household_place = _place(_("户口所在地"), description=_("行政区划代码，6位或12位"))
         household_type = _select(_("户口性质"), codes.HOUSEHOLD_TYPE)
         specialty = _text(_("特长"), required=False, max_length=100)
         # -- enrolment
@@ -336,5 +361,6 @@ def student_schema(request, context, adding):
             widget=deform.widget.CheckboxWidget(),
             description=_("特长、电子信箱为选填信息，须经同意方可填写；未满14周岁学生须经监护人同意。取消勾选前请先清空这些信息。"))
 
-    return StudentRecord(validator=_identity_validator, preparer=_prepare)
+    return StudentRecord(validator=_identity_validator, preparer=_prepare,
+                         widget=SectionedFormWidget(sections=record_layout.SECTIONS))
 

@@ -362,6 +362,8 @@ def add_guardian(run, student, title):
 
 # -- the named demo accounts -----------------------------------------------------
 
+DEMO_MAIL_DOMAIN = "demo.invalid"  # RFC 2606: a name that can never receive mail
+
 def staff_places(site, marker):
     """(login, title, role, node) for one demo account per role."""
     student = common.resolve_path(site, marker["first_student"])
@@ -385,6 +387,8 @@ def staff_places(site, marker):
 def add_staff(run):
     for login, title, role, node in staff_places(run.site, run.marker):
         user = demo_account(run, login, title)
+        if not user.email:  # so that approval notices land in var/mail (.invalid: never deliverable)
+            user.email = "%s@%s" % (login, DEMO_MAIL_DOMAIN)
         common.grant(run.site, user, node, role, run.env.registry)
 
 

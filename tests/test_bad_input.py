@@ -31,7 +31,10 @@ def _counts(app):
 def _submit(browser, url, values, status=200):
     form = browser.get(url).forms["xueji-form"]
     for key, value in values.items():
-        form[key] = value
+        try:
+            form[key] = value
+        except ValueError:  # not among a select's options: posted anyway, as a forged request would
+            form[key].force_value(value)
     return form.submit("save", status=status)
 
 

@@ -20,6 +20,8 @@ def includeme(config):
     config.scan(".approvals")
     config.scan(".todo")
     config.scan(".accounts")
+    config.scan(".contact")  # issue 12: e-mail and phone of accounts
+    config.scan(".places")  # issue 12: the place picker's list of divisions
     config.scan(".errors")
     config.scan(".language")
     config.scan(".totp")

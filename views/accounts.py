@@ -9,6 +9,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from xueji_site.kernel import audit, permissions as P, security
+from xueji_site.kernel.contacts import masked_email
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.nodes import Site
 from xueji_site.kernel.users import new_one_time_password
@@ -53,7 +54,7 @@ def users(context, request):
             break
         user = principals.get(principals.by_login[login])
         rows.append({"login": login, "title": user.title, "userid": user.userid,
-                     "status": t(_status(user, now)), "last_login": _when(user.last_login),
+                     "status": t(_status(user, now)), "email": masked_email(user.email), "last_login": _when(user.last_login),
                      "places": len(user.places), "active": user.active})
     more = len(rows) > PAGE
     return {"rows": rows[:PAGE], "q": prefix, "next": rows[PAGE - 1]["login"] if more else None,

@@ -13,14 +13,13 @@ from xueji_site.exports import approvals
 from xueji_site.kernel import audit, catalog, chain, content, history, integrity, permissions as P
 from xueji_site.kernel.folder import Container, NameError_
 from xueji_site.kernel.i18n import DOMAIN, _
-from xueji_site.kernel.masking import mask_field
 from xueji_site.kernel.nodes import Leaf, Node, Site
 from xueji_site.kernel.registry import content_registry
 from xueji_site.kernel.subrecords import Collection, SubRecord, collection_of
 from xueji_site.record import review
-from xueji_site.record.models import FamilyMember, Student
+from xueji_site.record.models import Student
 from xueji_site.schemas.base import without_sensitive
-from . import approvals as approval_views, listing as listing_views
+from . import approvals as approval_views, listing as listing_views, record_sections
 from .tables import cell, download
 
 PAGE_SIZE = 50
@@ -66,7 +65,8 @@ def _section(request, context, ct, page, sort, reverse):
     if ct.collection and total > len(objs):
         more = request.resource_url(collection_of(context, ct.name))
     found = {"type": ct.name, "title": t(ct.title), "header": [t(c[1]) for c in ct.columns],
-             "rows": rows, "total": total, "page": page, "pages": pages, "more": more, "status": ""}
+             "rows": rows, "total": total, "page": page, "pages": pages, "more": more, "status": "",
+             "section": ct.section[1] if ct.section else None}
     found.update(listing_views.section_extras(request, context, ct, status))
     return found
 
@@ -155,16 +155,9 @@ def _bound_schema(request, context, ct, adding, editing=False):
 
 
 def _display(request, ct, schema, obj, node_name, value):
-    """A field's value as shown: code labels, dates, masking of sensitive fields."""
-    t = request.localizer.translate
-    node = schema[node_name]
-    if node_name in ct.sensitive and not request.has_permission(P.VIEW_SENSITIVE, obj):
-        return mask_field(node_name, value)
-    widget = node.widget
-    if isinstance(widget, deform.widget.SelectWidget):
-        shown = dict(widget.values).get(value, value or "")
-        return shown[len(value) + 1:] if value and shown.startswith(value + " ") else shown
-    return cell(value, t)
+    """A field's value as shown: code labels, places and nationality by name, 是/否, dates,
+    masking of sensitive fields (record_sections.value_text)."""
+    return record_sections.value_text(request, ct, schema, obj, node_name, value)
 
 
 def _details(context, request):
@@ -189,7 +182,7 @@ def student_record(context, request):
     """The full record: every view of it is audited."""
     audit.log(request, "view-record", context)
     request.response.cache_control = "no-store"
-    return {"details": _details(context, request),
+    return {"details": [], "sections": _record_sections(context, request, placement=True),
             "parts": _parts(request, context),
             "history": _history_rows(context, request),
             "change": _pending(context, request),
@@ -204,40 +197,32 @@ def _tampered(request, context):
     return True
 
 
-CARD_SECTIONS = (
-    (_("基本信息"), ("name", "former_name", "gender", "birth_date", "birthplace", "native_place", "ethnicity",
-                 "nationality", "id_type", "id_number", "id_valid_until", "registry_no", "hmt_status",
-                 "political_status", "health", "disability", "inclusive")),
-    (_("户籍与学籍"), ("household_place", "household_type", "specialty", "provincial_no", "seat_no",
-                    "enrolled_on", "enrolment_mode", "attendance_mode", "source")),
-    (_("联系方式"), ("current_address", "mailing_address", "home_address", "phone", "postcode", "email")),
-    (_("其他情况"), ("only_child", "preschool", "left_behind", "migrant_child", "orphan", "martyr_child",
-                  "needs_aid", "boarding_subsidy", "bought_place", "school_bus", "distance_km", "commute_mode")),
-    (_("监护人"), ("guardian_name", "guardian_relation", "guardian_id_number", "guardian_phone")),
-)
+def _record_sections(context, request, placement=False):
+    """The record's fields grouped as on the 学籍卡 (record_sections.SECTIONS); with
+    ``placement`` the school, class and grade open the 入学 section."""
+    t = request.localizer.translate
+    ct = content.type_of(context)
+    schema = _bound_schema(request, context, ct, adding=False)
+    found = record_sections.sections(request, ct, schema, context)
+    if placement:
+        derived = [(t(k), cell(v, t), "") for k, v in ct.derived(context).items()]
+        for section in found:
+            if section["key"] == "enrolment":
+                section["rows"] = derived + section["rows"]
+    return found
 
 
 @view_config(context=Student, name="card", permission=P.VIEW_RECORD, renderer="templates/card.pt")
 def student_card(context, request):
-    """The A4 学籍卡: every field, grouped, masked as on screen; audited like any full read."""
+    """The A4 学籍卡: every field, grouped as on the record page, masked as on screen;
+    audited like any full read."""
     audit.log(request, "view-record", context, via="card")
     t = request.localizer.translate
     ct = content.type_of(context)
-    schema = _bound_schema(request, context, ct, adding=False)
-    sections = []
-    for title, names in CARD_SECTIONS:
-        rows = [(t(schema[n].title), _card_value(request, ct, schema, context, n)) for n in names if n in schema]
-        sections.append((t(title), rows))
-    return {"sections": sections, "placement": [(t(k), cell(v, t)) for k, v in ct.derived(context).items()],
+    return {"sections": _record_sections(context, request),
+            "placement": [(t(k), cell(v, t)) for k, v in ct.derived(context).items()],
             "parts": _parts(request, context),
-            "printed": datetime.date.today().isoformat()}
-
-
-def _card_value(request, ct, schema, obj, name):
-    value = getattr(obj, name, None)
-    if isinstance(value, bool):
-        return request.localizer.translate(_("是") if value else _("否"))
-    return _display(request, ct, schema, obj, name, value)
+            "printed": record_sections.printed_on()}
 
 
 @view_config(context=Leaf, name="", permission=P.VIEW_RECORD, renderer="templates/record.pt")
@@ -246,8 +231,8 @@ def part_record(context, request):
     """A part of a pupil's record (a family member, a sub-record entry): audited like the record."""
     audit.log(request, "view-record", context)
     request.response.cache_control = "no-store"
-    return {"details": _details(context, request), "parts": _parts(request, context), "history": [],
-            "change": None, "tampered": False}
+    return {"details": _details(context, request), "sections": [], "parts": _parts(request, context),
+            "history": [], "change": None, "tampered": False}
 
 
 @view_config(context=Collection, name="", permission=P.VIEW, renderer="templates/contents.pt")

@@ -6,7 +6,7 @@ import pytest
 
 from xueji_site.kernel import content
 
-from ..conftest import student_values
+from ..conftest import student_values, valid_id
 from .conftest import login
 
 pytestmark = pytest.mark.browser
@@ -55,7 +55,8 @@ def _fill_student(form, id_number):
     form.locator("select[name=ethnicity]").select_option("01")
     assert form.locator("select[name=id_type]").input_value() == "1"  # 居民身份证 by default
     form.locator("[name=id_number]").fill(id_number)
-    for name, value in (("birthplace", "110105"), ("native_place", "110105"), ("nationality", "CHN"),
+    form.locator("select[name=nationality]").select_option("CHN")  # a searchable list, not free text
+    for name, value in (("birthplace", "110105"), ("native_place", "110105"),
                         ("household_place", "110105"), ("enrolled_on", "202409"),
                         ("current_address", "北京市朝阳区光华路1号"), ("mailing_address", "北京市朝阳区光华路1号"),
                         ("home_address", "北京市朝阳区光华路1号"), ("phone", "13800138000"), ("postcode", "100020")):
@@ -120,7 +121,7 @@ def test_admin_builds_branch_and_registers_pupil(live_server, make_page, artifac
 
     # The record: a sysadmin may see the ID number in full.
     assert "李明" in page.locator("h1").inner_text()
-    record = page.locator("dl.record").inner_text()
+    record = page.locator("#section-basic dl.record").inner_text()  # the record is grouped as the 学籍卡
     assert VALID_ID in record
     assert "G" + VALID_ID in record
     assert "2017-03-12" in record
@@ -159,3 +160,66 @@ def test_school_page_fits_a_phone(live_server, make_page, artifacts):
         "[document.documentElement.scrollWidth, window.innerWidth]")
     assert scroll_width <= inner_width + 1, "page overflows horizontally: %s > %s" % (scroll_width, inner_width)
     assert page.offsite == []
+
+
+def _picker(form, name):
+    """The place picker around the code input called ``name``."""
+    return form.locator(".place-picker:has(input[name=%s])" % name)
+
+
+def test_places_are_picked_by_search_and_by_level_and_the_record_saves(live_server, make_page, artifacts):
+    """Issue 12: a place from the province → city → county picker (search, or the three lists),
+    nationality from its searchable list; the saved record shows both by name."""
+    base = live_server(seed=_seed_school)
+    page = make_page()
+    login(page, base)
+    form = _open_add_form(page, base, CLASS_PATH, "Student")
+    _fill_student(form, valid_id("11010520170312004"))
+    form.locator("[name=name]").fill("王小红")
+    form.locator("select[name=gender]").select_option("2")
+
+    # 出生地: typed into the picker's search, chosen with the mouse
+    birthplace = _picker(form, "birthplace")
+    birthplace.locator("input[name=birthplace]").fill("")
+    search = birthplace.locator("input.place-search")
+    search.fill("西湖")
+    option = birthplace.locator("[role=option]", has_text="浙江省杭州市西湖区")
+    option.click()
+    assert birthplace.locator("input[name=birthplace]").input_value() == "330106"
+    assert birthplace.locator(".place-name").inner_text() == "浙江省杭州市西湖区"
+    assert birthplace.locator("select.place-select").nth(2).input_value() == "330106"  # the lists follow
+
+    # 籍贯: province, then city, then county from the three lists
+    native = _picker(form, "native_place")
+    levels = native.locator("select.place-select")
+    levels.nth(0).select_option("330000")
+    assert native.locator("input[name=native_place]").input_value() == "330000"
+    levels.nth(1).select_option("330100")
+    levels.nth(2).select_option("330102")
+    assert native.locator("input[name=native_place]").input_value() == "330102"
+    assert native.locator(".place-name").inner_text() == "浙江省杭州市上城区"
+
+    # 户口所在地: from the keyboard only; Enter in the search box chooses, it never submits
+    household = _picker(form, "household_place")
+    household_search = household.locator("input.place-search")
+    household_search.fill("朝阳区")
+    household_search.press("ArrowDown")
+    assert household_search.get_attribute("aria-expanded") == "true"
+    household_search.press("Enter")
+    assert "/add" in page.url
+    assert household.locator("input[name=household_place]").input_value() == "110105"
+
+    # 国籍: the searchable list
+    nationality = form.locator("select[name=nationality]")
+    form.locator("input.select-filter[aria-controls='%s']" % nationality.get_attribute("id")).fill("韩国")
+    assert nationality.input_value() == "KOR"
+    assert nationality.get_attribute("aria-required") == "true"
+    page.screenshot(path=str(artifacts / "student-form-place-picker.png"), full_page=True)
+
+    _save(page, form)
+    assert "/add" not in page.url, _errors(page)
+    basic = page.locator("#section-basic").inner_text()
+    assert "浙江省杭州市西湖区" in basic and "浙江省杭州市上城区" in basic and "韩国" in basic
+    assert "北京市朝阳区" in page.locator("#section-household").inner_text()
+    assert page.offsite == [], "the pages asked for off-site resources"
+    assert page.script_errors == [], "uncaught script errors"

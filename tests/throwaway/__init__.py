@@ -54,12 +54,12 @@ def includeme(config):
     config.add_content_type(
         "Remark", Remark, title="评语", schema="tests.throwaway:remark_schema", add_to=("Student",),
         collection=True, columns=(("topic", "话题"), ("detail", "详情")),
-        sensitive=("detail",), personal=True, history=True, archive=True, section=(50, "评语"),
+        sensitive=("detail",), personal=True, history=True, archive=True, section=(50, None),
         inventory=inventory.uses(inventory.STATUTORY, "enrolment", inventory.ARCHIVE, "topic", "detail"),
         inventory_title="评语", permissions=RECORD_KEEPERS)
     config.add_content_type(
         "Badge", Badge, title="徽章", schema="tests.throwaway:badge_schema", add_to=("Student",),
         key=_badge_key, columns=(("name", "徽章"), ("awarded_by", "颁发人")),
-        personal=True, history=True, archive=True, section=(60, "徽章"),
+        personal=True, history=True, archive=True, section=(60, None),
         inventory=inventory.uses(inventory.STATUTORY, "enrolment", inventory.ARCHIVE, "name", "awarded_by"),
         inventory_title="徽章", permissions=RECORD_KEEPERS)

@@ -7,8 +7,9 @@ type, the deadline and the pupil's surname only (张*): details stay behind
 the login.
 
 ``xueji.mailer`` chooses the delivery: ``smtp`` (production, mail.host /
-mail.port / mail.default_sender), ``debug`` (development: files under
-``mail.debug``), or ``none`` (the default: nothing leaves the process).
+mail.port / mail.default_sender), ``debug`` (development: one file a message
+under ``mail.debug``, default ``var/mail``, written when the transaction
+commits: devmail.py), or ``none`` (the default: nothing leaves the process).
 """
 from email.policy import compat32
 
@@ -18,9 +19,10 @@ from pyramid_mailer.message import Message as _Message
 from pyramid.request import Request
 from pyramid.threadlocal import get_current_registry, get_current_request
 from pyramid.traversal import find_root
-from pyramid_mailer import get_mailer
+from pyramid_mailer import _set_mailer, get_mailer
 
 from xueji_site.kernel import chain, events, security
+from xueji_site.kernel.devmail import FileMailer, mail_directory
 from xueji_site.kernel.i18n import _
 
 SUBJECT = _("【学籍系统】${kind}待您审批")
@@ -118,7 +120,8 @@ def includeme(config):
     if kind == "smtp":
         config.include("pyramid_mailer")
     elif kind == "debug":
-        config.include("pyramid_mailer.debug")
+        settings = config.registry.settings
+        _set_mailer(config, FileMailer(mail_directory(settings), settings.get("mail.default_sender")))
     else:
         config.include("pyramid_mailer.testing")
     config.add_subscriber(on_waiting, events.ApprovalRequested)

@@ -59,7 +59,8 @@ class ContentType:
     archive: bool = False              # carried into the graduate archive with the pupil
     catalogued: bool = True            # indexed in the catalog
     # -- presentation ------------------------------------------------------------
-    section: Optional[tuple] = None    # (order, title): shown as a section of its parent's record and card
+    section: Optional[tuple] = None    # (order, key): shown on its parent's record and card, in the record's
+                                       # section ``key`` (record/layout.py), or as a section of its own (None)
     collection: bool = False           # kept in a sub-record collection, time-ordered
 
 

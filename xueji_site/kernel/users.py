@@ -12,7 +12,7 @@ from persistent import Persistent
 from persistent.list import PersistentList
 from persistent.mapping import PersistentMapping
 
-from xueji_site.kernel.crypto import Sealed
+from xueji_site.kernel.crypto import Sealed, keyring
 
 BCRYPT_MAX_BYTES = 72
 SESSION_MAX_AGE = 12 * 3600  # server-side tokens older than the absolute timeout are pruned
@@ -61,8 +61,38 @@ def new_one_time_password():
     return "Xj-" + secrets.token_urlsafe(12) + "-7a"
 
 
+class _SealedSince(Sealed):
+    """Sealed, still reading a value older code stored in clear under ``legacy``
+    (``User.email`` was a plain attribute); the next write seals it and drops it."""
+
+    def __init__(self, field, legacy):
+        super().__init__(field)
+        self.legacy = legacy
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        blob = getattr(obj, self.attr, None)  # also loads a ghost before its __dict__ is read
+        if blob is None:
+            return obj.__dict__.get(self.legacy) or ""
+        return keyring().open(self.field, blob)
+
+    def __set__(self, obj, value):
+        super().__set__(obj, value)
+        obj.__dict__.pop(self.legacy, None)
+
+
 class User(Persistent):
     kind = "user"
+    # Contact details (contacts.py), sealed like the pupils' own. A new e-mail
+    # address chosen by the user waits in ``email_pending`` until the link mailed
+    # to it is followed (email_change.py): the link's token is kept only as a
+    # keyed hash, with its expiry.
+    email = _SealedSince("user_email", "email")
+    phone = Sealed("user_phone")
+    email_pending = Sealed("user_email_pending")
+    email_token_hash = None
+    email_token_expires = 0.0
     # TOTP second factor: the secret is sealed with the external key (never
     # readable from a copy of the database); ``totp_last_step`` refuses a
     # code's replay; ``totp_pending`` holds a secret shown but not yet confirmed.

@@ -105,7 +105,7 @@ def includeme(config):
         add_to=("Student",), key=_member_key,
         columns=(("name", _("姓名")), (_relation, _("关系")), (_is_guardian, _("监护人"))),
         sensitive=FAMILY_SENSITIVE, personal=True, inventory=inventory.FAMILY, inventory_title=_("家庭成员"),
-        history=True, section=(10, _("家庭成员")),
+        history=True, section=(10, "family"),
         permissions={
             SYSADMIN: P.RECORD_FULL | {P.EDIT, P.DELETE},
             SECURITY_ADMIN: {P.VIEW},

@@ -14,6 +14,9 @@ import unicodedata
 import pycountry
 from babel import Locale
 
+from xueji_site.kernel.i18n import _
+from xueji_site.standards import places
+
 UI_LOCALES = ("zh_Hans", "zh_Hant", "en")
 ISO_TRANSLATIONS = ("zh_CN", "zh_TW", "zh_HK")
 
@@ -79,3 +82,47 @@ def table(locale="zh_Hans"):
     """(alpha-3, name) for every country: CHN first, then by code."""
     ordered = sorted(pycountry.countries, key=lambda c: (c.alpha_3 != "CHN", c.alpha_3))
     return tuple((c.alpha_3, name_of(c.alpha_3, locale)) for c in ordered)
+
+
+# -- for the record form and page: the select's choices and a code's name --------------
+# Hong Kong, Macao and Taiwan are named as GB/T 2659 names them, in every language.
+
+CHINA = "CHN"
+FIRST = ("CHN", "HKG", "MAC", "TWN")  # listed first: almost every pupil is one of these
+OWN_NAMES = {"HKG": _("中国香港"), "MAC": _("中国澳门"), "TWN": _("中国台湾")}
+
+
+@functools.lru_cache(maxsize=1)
+def codes():
+    """Every code, the four of China first, then alphabetical."""
+    rest = sorted(c.alpha_3 for c in pycountry.countries if c.alpha_3 not in FIRST)
+    return tuple(FIRST) + tuple(rest)
+
+
+def is_known(code):
+    return pycountry.countries.get(alpha_3=code) is not None if code else False
+
+
+@functools.lru_cache(maxsize=8)
+def _names(locale):
+    """Names in ``locale``: CLDR's; Traditional Chinese pages get the Simplified
+    names converted with OpenCC, so that they stay mainland usage."""
+    names = {code: name_of(code, "zh_Hans" if locale == "zh_Hant" else locale) for code in codes()}
+    if locale == "zh_Hant":
+        names = {code: places.to_traditional(found) for code, found in names.items()}
+    return names
+
+
+def name(code, translate=None, locale="zh_Hans"):
+    """The name of ``code`` in ``locale`` ('' for none, the code itself when unknown)."""
+    if not code:
+        return ""
+    if code in OWN_NAMES:
+        own = OWN_NAMES[code]
+        return translate(own) if translate is not None else own.interpolate()
+    return _names(locale).get(code) or code
+
+
+def choices(locale="zh_Hans", translate=None):
+    """(code, "CHN 中国") for a select, in the order of ``codes()``."""
+    return [(code, "%s %s" % (code, name(code, translate, locale))) for code in codes()]
