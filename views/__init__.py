@@ -9,6 +9,7 @@ def includeme(config):
     config.include(".layout")
     config.include(".derivers")
     config.include(".headers")
+    config.include(".badbytes")  # 400 for bytes that are not UTF-8, before anything decodes them
     config.scan(".generic")
     config.scan(".photos")
     config.scan(".batch")
