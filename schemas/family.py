@@ -4,7 +4,7 @@ import colander
 from xueji_site import codes
 from xueji_site.i18n import _
 from xueji_site.idnumbers import IdError, validate_resident_id
-from .base import FormSchema, Stripped
+from .base import FormSchema, Stripped, person_name
 from .student import ID_ERRORS, PHONE_PATTERN, _division, _flag, _select, _text
 
 
@@ -25,7 +25,7 @@ def _check_member(form, value):
 
 def family_schema(request, context, adding):
     class FamilyMemberSchema(FormSchema):
-        name = colander.SchemaNode(Stripped(), title=_("姓名"), validator=colander.Length(1, 40))
+        name = colander.SchemaNode(Stripped(), title=_("姓名"), validator=person_name())
         relation = _select(_("关系"), codes.RELATION)
         is_guardian = _flag(_("是否监护人"))
         id_type = _select(_("证件类型"), codes.ID_TYPE, required=False, default=codes.ID_TYPE_RESIDENT)
