@@ -24,6 +24,7 @@ def includeme(config):
     config.scan(".errors")
     config.scan(".language")
     config.scan(".totp")
+    config.scan(".breakglass")
     config.scan(".diskguard")
     config.scan(".privacy")
     config.scan(".reauth")

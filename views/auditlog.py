@@ -35,7 +35,7 @@ ACTIONS = {
     "account-unlock": _("解锁账号"), "account-reset": _("重置密码"),
     "account-deactivate": _("停用账号"), "account-activate": _("启用账号"),
     "export-approval": _("导出审批"), "security-alert": _("安全告警"), "integrity-failed": _("完整性校验未通过"),
-    "certificate-revoke": _("注销证书"),
+    "certificate-revoke": _("注销证书"), "break-glass": _("紧急查看"),
 }
 RESULTS = {audit.OK: _("成功"), audit.FAILED: _("失败"), audit.DENIED: _("拒绝")}
 

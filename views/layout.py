@@ -59,6 +59,21 @@ class Layout:
         return [(self.title_of(n), self.request.resource_url(n)) for n in self.user.places
                 if self.request.has_permission(P.VIEW, n)]
 
+    def break_glass(self):
+        """On a record the user sees masked but may open by break-glass: ("offer", url);
+        while it is open: ("open", until HH:MM); else None."""
+        from xueji_site import breakglass
+        record = breakglass.record_of(self.context) if self.context is not None else None
+        if record is None or self.user is None or not self.can(P.BREAK_GLASS, record):
+            return None
+        until = breakglass.open_until(self.user, record)
+        if until is not None:
+            import datetime
+            return ("open", datetime.datetime.fromtimestamp(until).strftime("%H:%M"))
+        if not self.can(P.VIEW_SENSITIVE, record):
+            return ("offer", self.request.resource_url(record, "break-glass"))
+        return None
+
     def can(self, permission, obj=None):
         return bool(self.request.has_permission(permission, obj if obj is not None else self.context))
 
