@@ -74,6 +74,10 @@ class Layout:
             return ("offer", self.request.resource_url(record, "break-glass"))
         return None
 
+    def pager_label(self, title):
+        """A listing's pager, named after the listing: several on one page stay distinct landmarks."""
+        return self.t(_("${title}分页", mapping={"title": title}))
+
     def can(self, permission, obj=None):
         return bool(self.request.has_permission(permission, obj if obj is not None else self.context))
 
