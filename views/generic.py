@@ -16,6 +16,8 @@ from . import approvals as approval_views, reauth
 from .tables import cell, download
 
 PAGE_SIZE = 50
+# The permission a node's own page needs, where it is not VIEW (a teacher lists pupils but may not open them).
+OPEN_PERMISSION = {"Student": P.VIEW_RECORD, "FamilyMember": P.VIEW_RECORD}
 SORTS = ("title", "modified")
 
 
@@ -37,7 +39,9 @@ def _section(request, context, ct, page, sort, reverse):
     total, objs = catalog.children(site, request.user, context, content_type=ct.name,
                                    sort=sort, reverse=reverse, offset=offset, limit=PAGE_SIZE)
     t = request.localizer.translate
-    rows = [(request.resource_url(o), [cell(_column_value(o, c), t) for c in ct.columns]) for o in objs]
+    opens = OPEN_PERMISSION.get(ct.name, P.VIEW)  # listed by VIEW; linked only where the user may open
+    rows = [(request.resource_url(o) if request.has_permission(opens, o) else None,
+             [cell(_column_value(o, c), t) for c in ct.columns]) for o in objs]
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     return {"type": ct.name, "title": t(ct.title), "header": [t(c[1]) for c in ct.columns],
             "rows": rows, "total": total, "page": page, "pages": pages}

@@ -59,6 +59,28 @@ class Layout:
         return [(self.title_of(n), self.request.resource_url(n)) for n in self.user.places
                 if self.request.has_permission(P.VIEW, n)]
 
+    def pager_label(self, title):
+        """A listing's pager, named after the listing: several on one page stay distinct landmarks."""
+        return self.t(_("${title}分页", mapping={"title": title}))
+
+    def tools(self):
+        """What the user's site-wide roles let them do, for the home page: (label, url, what it is).
+        The auditor (who views no part of the tree) finds the audit tools here, not an empty page."""
+        site = getattr(self.request, "site", None) if self.user is not None else None
+        if site is None:
+            return []
+        url, t, found = self.request.resource_url, self.t, []
+        if self.can(P.AUDIT, site):
+            found += [(t(_("审计日志")), url(site, "audit"), t(_("按用户、操作、对象和结果查询并导出审计记录"))),
+                      (t(_("安全告警")), url(site, "alerts"), t(_("异常操作量和紧急查看的告警"))),
+                      (t(_("审计链校验")), url(site, "audit-verify"), t(_("检查审计记录是否被修改或删除")))]
+        if self.can(P.MANAGE_USERS, site):
+            found.append((t(_("账号管理")), url(site, "users"), t(_("新建、停用、解锁账号，重置密码和两步验证"))))
+        queue = self.export_approvals()
+        if queue:
+            found.append((t(_("导出审批")), queue, t(_("批量导出和对外提供数据的申请与审批"))))
+        return found
+
     def break_glass(self):
         """On a record the user sees masked but may open by break-glass: ("offer", url);
         while it is open: ("open", until HH:MM); else None."""
@@ -73,10 +95,6 @@ class Layout:
         if not self.can(P.VIEW_SENSITIVE, record):
             return ("offer", self.request.resource_url(record, "break-glass"))
         return None
-
-    def pager_label(self, title):
-        """A listing's pager, named after the listing: several on one page stay distinct landmarks."""
-        return self.t(_("${title}分页", mapping={"title": title}))
 
     def can(self, permission, obj=None):
         return bool(self.request.has_permission(permission, obj if obj is not None else self.context))
