@@ -158,3 +158,24 @@ def test_a_teachers_class_list_does_not_link_pupils_the_teacher_may_not_open(eve
         pupil = next(iter(site["110000"]["110105"]["2111000001"]["2024-03"].values()))
         key = pupil.__name__
     assert key not in listing.text  # ... but not linked: the teacher may not open the record
+
+
+def test_the_auditors_chain_check_finds_a_changed_entry(everyone):
+    from xueji_site import audit
+    client = Browser(everyone, extra_environ={"REMOTE_ADDR": "127.0.0.1", "HTTP_ACCEPT_LANGUAGE": "zh-CN"})
+    client.login("auditor")
+    with open_site(everyone) as site:
+        assert audit.seal(site.audit) > 0
+    page = client.get("/audit-verify")
+    assert page.html.find(id="audit-chain-ok") is not None and page.html.find(id="audit-chain-failed") is None
+    with open_site(everyone) as site:  # someone with write access to the database edits an entry
+        log = site.audit
+        key = log.seals[log.head[0]][0]
+        record = list(log.entries[key])
+        record[2] = "somebody-else"
+        log.entries[key] = tuple(record)
+    page = client.get("/audit-verify")
+    assert page.html.find(id="audit-chain-failed") is not None and "审计记录被修改" in page.text
+    with open_site(everyone) as site:
+        checks = site.audit.newest(lambda e: e.action == "audit-verify")
+        assert [e.result for e in checks] == ["failed", "ok"] and {e.login for e in checks} == {"auditor"}
