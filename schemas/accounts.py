@@ -15,7 +15,7 @@ import deform
 import xueji_site
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.users import BCRYPT_MAX_BYTES
-from .base import FormSchema, Stripped
+from .base import FormSchema, Stripped, person_name
 
 MIN_LENGTH = 12
 COMMON_PASSWORDS = os.path.join(os.path.dirname(os.path.abspath(xueji_site.__file__)),
@@ -154,6 +154,6 @@ class GrantSchema(FormSchema):
         description=_("没有账号的用户将新建账号并生成一次性密码"),
     )
     title = colander.SchemaNode(Stripped(), title=_("姓名（新建账号时）"), missing="",
-                                validator=colander.Length(0, 60))
+                                validator=person_name())
     role = colander.SchemaNode(colander.String(), title=_("角色"),
                                widget=_role_choices, validator=_role_validator)

@@ -63,6 +63,20 @@ class Stripped(colander.String):
         return super().deserialize(node, cstruct)
 
 
+# A person's name: Han characters and Latin letters, with the middle dot of minority
+# and foreign names (·, •, .), hyphen and space between them; it starts with a
+# character or letter, so nothing in it is markup or reads as a spreadsheet formula
+# (= + - @), and it has at most 40 characters.
+NAME_PATTERN = r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z·•\. \-]{0,39}$"
+NAME_MESSAGE = _("姓名只能包含汉字、字母、间隔号·和空格，最多40字")
+
+
+def person_name():
+    """The one rule for every field holding a person's name: the pupil's name and
+    former name (曾用名), the guardian's, family members', an account holder's."""
+    return colander.Regex(NAME_PATTERN, NAME_MESSAGE)
+
+
 def without(schema, *names):
     """``schema`` minus the named children (keys on edit forms, fields a viewer may not see)."""
     for name in names:

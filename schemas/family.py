@@ -12,7 +12,7 @@ import colander
 from xueji_site.standards import codes
 from xueji_site.kernel.i18n import _
 from xueji_site.standards.idnumbers import IdError, validate_resident_id
-from .base import FormSchema, Stripped
+from .base import FormSchema, Stripped, person_name
 from .student import ID_ERRORS, PHONE_PATTERN, _flag, _place, _select, _text
 
 
@@ -64,7 +64,7 @@ def _member_validator(node, kw):
 
 def family_schema(request, context, adding):
     class FamilyMemberSchema(FormSchema):
-        name = colander.SchemaNode(Stripped(), title=_("姓名"), validator=colander.Length(1, 40))
+        name = colander.SchemaNode(Stripped(), title=_("姓名"), validator=person_name())
         relation = _select(_("关系"), codes.RELATION)
         is_guardian = _flag(_("是否监护人"))  # a further guardian: the primary one is on the record
         id_type = _select(_("证件类型"), codes.ID_TYPE, required=False, default=codes.ID_TYPE_RESIDENT)

@@ -21,7 +21,7 @@ from xueji_site.standards.idnumbers import (
 from xueji_site.kernel.inventory import CONSENT_FIELD
 from xueji_site.record.inventory import CONSENT_FIELDS
 
-from .base import FormSchema, Stripped, date_widget, deferred_select, one_of_table, without
+from .base import FormSchema, Stripped, date_widget, deferred_select, one_of_table, person_name, without
 from .widgets import PlaceWidget, SectionedFormWidget
 
 ID_ERRORS = {
@@ -34,7 +34,6 @@ ID_ERRORS = {
     "registry-format": _("学籍号应为19位：G、J 或 L 开头加18位"),
 }
 
-NAME_PATTERN = r"^[\u3400-\u9fffA-Za-z·•\. \-]{1,40}$"
 
 
 def _prepare(value):
@@ -280,11 +279,8 @@ def student_schema(request, context, adding):
 
     class StudentRecord(FormSchema):
         # -- identity
-        name = colander.SchemaNode(
-            Stripped(), title=_("姓名"),
-            validator=colander.Regex(NAME_PATTERN, _("姓名只能包含汉字、字母、间隔号·和空格，最多40字")),
-        )
-        former_name = _text(_("曾用名"), required=False, max_length=40)
+        name = colander.SchemaNode(Stripped(), title=_("姓名"), validator=person_name())
+        former_name = _text(_("曾用名"), required=False, max_length=40, validator=person_name())
         gender = _select(_("性别"), codes.GENDER)
         birth_date = colander.SchemaNode(
             colander.Date(), title=_("出生日期"),
@@ -349,7 +345,7 @@ def student_schema(request, context, adding):
             validator=colander.Range(0, 300, min_err=_("距离不能为负"), max_err=_("距离不能超过 ${max} 公里")))
         commute_mode = _select(_("上下学方式"), codes.COMMUTE_MODE, required=False)
         # -- primary guardian
-        guardian_name = _text(_("监护人姓名"), required=False, max_length=40)
+        guardian_name = _text(_("监护人姓名"), required=False, max_length=40, validator=person_name())
         guardian_relation = _select(_("监护人关系"), codes.RELATION, required=False)
         guardian_id_number = _text(_("监护人身份证号"), required=False, max_length=30,
                                    description=_("学生无证件号码时必填"))

@@ -70,6 +70,7 @@ V, R, S, A, E, D, SH = P.VIEW, P.VIEW_RECORD, P.VIEW_SENSITIVE, P.ADD, P.EDIT, P
 AS, AB, RC = P.APPROVE_SCHOOL, P.APPROVE_BUREAU, P.REQUEST_CHANGE
 GR, TG, IC = P.GRADUATE, P.TRACK_GRADUATES, P.ISSUE_CODE  # issue 5: graduation
 XE = P.APPROVE_EXPORT  # G3/G4: approving bulk and external exports (not on a pupil: no export is scoped there)
+BG = P.BREAK_GLASS  # 三员分立: the sysadmin reads a record masked, and in full only by break-glass
 EXPECTED = {
     # role, granted at: {node: permissions there}
     ("bureau_admin", "county_a"): {
@@ -93,7 +94,7 @@ EXPECTED = {
         "site": {P.AUDIT, P.ACCOUNT}, "province": set(), "school_a": set(), "pupil_a": set()},
     ("sysadmin", "site"): {
         "site": {V, A, E, SH, P.MANAGE_USERS, P.ACCOUNT}, "province": {V, A, E, D, SH},
-        "school_b": {V, A, E, D, SH}, "pupil_b": {V, R, S, A, E, D, SH}, "member_a": {V, R, S, E, D}},
+        "school_b": {V, A, E, D, SH}, "pupil_b": {V, R, A, E, D, SH, BG}, "member_a": {V, R, E, D, BG}},
     ("security_admin", "site"): {
         "site": {V, SH, P.MANAGE_USERS, P.ACCOUNT}, "school_a": {V, SH}, "pupil_a": {V, SH}, "member_a": {V}},
 }

@@ -8,6 +8,7 @@ def includeme(config):
     config.include(".layout")
     config.include(".derivers")
     config.include(".headers")
+    config.include(".badbytes")  # 400 for bytes that are not UTF-8, before anything decodes them
     config.scan(".generic")
     config.scan(".photos")
     config.scan(".batch")
@@ -25,6 +26,7 @@ def includeme(config):
     config.scan(".errors")
     config.scan(".language")
     config.scan(".totp")
+    config.scan(".breakglass")
     config.scan(".diskguard")
     config.scan(".privacy")
     config.scan(".reauth")

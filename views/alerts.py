@@ -9,7 +9,8 @@ from xueji_site.kernel.nodes import Site
 from .tables import download
 
 HEADER = (_("告警时间"), _("用户"), _("规则"), _("说明"), _("窗口起点"))
-RULE_LABELS = {"detail-views": _("大量查看学籍"), "exported-rows": _("大量导出"), "denied": _("频繁被拒绝")}
+RULE_LABELS = {"detail-views": _("大量查看学籍"), "exported-rows": _("大量导出"), "denied": _("频繁被拒绝"),
+               alerts.BREAK_GLASS: _("紧急查看")}
 
 
 def _stamp(when):

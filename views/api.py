@@ -240,10 +240,11 @@ def api_http_error(exc, request):
 @exception_view_config(Exception, route_name=ROUTE, retryable_error=False, renderer="json")
 @exception_view_config(Exception, route_name=ROUTE, last_retry_attempt=True, renderer="json")
 def api_server_error(exc, request):
+    from .errors import logged_path
     if request.registry.settings.get("xueji.reraise_errors") == "true":
         raise exc
     incident = secrets.token_hex(6)
-    log.error("incident %s: %s %s", incident, request.method, request.path, exc_info=exc)
+    log.error("incident %s: %s %s", incident, request.method, logged_path(request), exc_info=exc)
     request.response.status = 500
     return {"errors": {"": _t(request, _("服务器处理请求时出错，请稍后再试。"))}, "incident": incident}
 

@@ -36,7 +36,7 @@ ACTIONS = {
     "account-deactivate": _("停用账号"), "account-activate": _("启用账号"),
     "export-approval": _("导出审批"), "security-alert": _("安全告警"), "integrity-failed": _("完整性校验未通过"),
     "certificate-revoke": _("注销证书"), "status-change": _("学籍异动"), "key-change": _("关键信息变更"),
-    "graduation": _("毕业审批"),
+    "graduation": _("毕业审批"), "audit-verify": _("校验审计链"), "break-glass": _("紧急查看"),
 }
 RESULTS = {audit.OK: _("成功"), audit.FAILED: _("失败"), audit.DENIED: _("拒绝")}
 
@@ -75,3 +75,26 @@ def audit_log(context, request):
             "actions": [(code, t(label)) for code, label in ACTIONS.items()],
             "results": [(code, t(label)) for code, label in RESULTS.items()],
             "next": entries[-1].key if len(entries) == PAGE else None, "total": len(context.audit)}
+
+
+# The newest seals a page checks: a few seconds at most on a 2-core machine; the
+# whole chain is ``xueji-verify-audit CONFIG`` (cron).
+VERIFY_RECENT = 20_000
+PROBLEM_LABELS = {"seal-removed": _("封存记录缺失"), "chain-broken": _("哈希链断裂"),
+                  "entry-removed": _("审计记录被删除"), "entry-changed": _("审计记录被修改")}
+
+
+@view_config(context=Site, name="audit-verify", permission=P.AUDIT, renderer="templates/audit_verify.pt")
+def audit_verify(context, request):
+    """The auditor checks the newest part of the hash chain (security.md C3) from the browser."""
+    t = request.localizer.translate
+    log = context.audit
+    problems, first, last = audit.verify_tail(log, VERIFY_RECENT)
+    waiting = audit.count_waiting(log, VERIFY_RECENT + 1)
+    audit.log(request, "audit-verify", context, result=audit.OK if not problems else audit.FAILED,
+              first=first, last=last, problems=len(problems))
+    request.response.cache_control = "no-store"
+    return {"ok": not problems, "first": first, "last": last, "checked": max(0, last - first + 1),
+            "waiting": waiting, "waiting_more": waiting > VERIFY_RECENT, "total": len(log),
+            "problems": [(t(PROBLEM_LABELS.get(p.kind, p.kind)), p.where) for p in problems[:200]],
+            "more_problems": max(0, len(problems) - 200)}

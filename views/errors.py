@@ -26,6 +26,15 @@ log = logging.getLogger(__name__)
 RETRY_BACKOFF = 0.01  # seconds; the first retry waits up to 20 ms, the second up to 40 ms
 
 
+def logged_path(request):
+    """The request's path for a log line, never raising: ``request.path`` decodes the
+    raw WSGI path and fails on bytes that are not UTF-8 (which the error view then
+    turned into waitress's bare 500). Undecodable bytes and control characters are escaped."""
+    raw = request.environ.get("PATH_INFO", "")
+    text = raw.encode("latin-1", "replace").decode("utf-8", "backslashreplace")
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+
+
 def _page(request, status, title, message):
     request.response.status = status
     request.response.cache_control = "no-store"
@@ -82,7 +91,7 @@ def back_off(event):
 def busy(exc, request):
     """Others changed the same record at the same moment, every retry included
     (pyramid_retry, ``retry.attempts``): nothing was saved; the user may resend."""
-    log.warning("conflict after the last retry: %s %s", request.method, request.path)
+    log.warning("conflict after the last retry: %s %s", request.method, logged_path(request))
     request.response.headers["Retry-After"] = "1"
     return _page(request, 503, _("系统繁忙"), _("同一记录正被他人同时修改，本次修改未保存，请稍后重新提交。"))
 
@@ -92,7 +101,7 @@ def commit_lock_timeout(exc, request):
     """RelStorage waited ``commit-lock-timeout`` for its commit lock (other
     writers held it that long): not a conflict, so not retried — the wait was
     already long — but the same answer: nothing saved, send it again later."""
-    log.warning("commit lock not acquired in time: %s %s", request.method, request.path)
+    log.warning("commit lock not acquired in time: %s %s", request.method, logged_path(request))
     request.response.headers["Retry-After"] = "5"
     return _page(request, 503, _("系统繁忙"), _("系统繁忙，本次修改未保存，请稍后重新提交。"))
 
@@ -103,7 +112,7 @@ def server_error(exc, request):
     if request.registry.settings.get("xueji.reraise_errors") == "true":
         raise exc
     incident = secrets.token_hex(6)
-    log.error("incident %s: %s %s", incident, request.method, request.path, exc_info=exc)
+    log.error("incident %s: %s %s", incident, request.method, logged_path(request), exc_info=exc)
     page = _page(request, 500, _("系统错误"), _("服务器处理请求时出错，请稍后再试。"))
     page["incident"] = incident
     return page

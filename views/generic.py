@@ -23,6 +23,7 @@ from . import approvals as approval_views, listing as listing_views, record_sect
 from .tables import cell, download
 
 PAGE_SIZE = 50
+# The permission a node's own page needs, where it is not VIEW (a teacher lists pupils but may not open them).
 SORTS = ("title", "modified")
 
 
@@ -59,7 +60,9 @@ def _section(request, context, ct, page, sort, reverse):
     total, objs = _objects(request, context, ct, sort, reverse, offset, PAGE_SIZE,
                            extra=listing_views.status_query(request, status))
     t = request.localizer.translate
-    rows = [(request.resource_url(o), [cell(_column_value(o, c), t) for c in ct.columns]) for o in objs]
+    opens = P.VIEW_RECORD if ct.personal else P.VIEW  # listed by VIEW; linked only where the user may open
+    rows = [(request.resource_url(o) if request.has_permission(opens, o) else None,
+             [cell(_column_value(o, c), t) for c in ct.columns]) for o in objs]
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     more = None
     if ct.collection and total > len(objs):

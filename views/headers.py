@@ -16,7 +16,8 @@ def add_headers(event):
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if request.registry.settings.get("xueji.secure_cookies", "true").lower() == "true":
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    is_static = request.path.startswith(("/static/", "/static-deform/"))
+    # The raw WSGI path: ``request.path`` decodes it and raises on bytes that are not UTF-8.
+    is_static = request.environ.get("PATH_INFO", "").startswith(("/static/", "/static-deform/"))
     if not is_static and response.content_type == "text/html":
         response.cache_control = "no-store"  # pages may hold personal data: never cached
 

@@ -60,6 +60,43 @@ class Layout:
         return [(self.title_of(n), self.request.resource_url(n)) for n in self.user.places
                 if self.request.has_permission(P.VIEW, n)]
 
+    def pager_label(self, title):
+        """A listing's pager, named after the listing: several on one page stay distinct landmarks."""
+        return self.t(_("${title}分页", mapping={"title": title}))
+
+    def tools(self):
+        """What the user's site-wide roles let them do, for the home page: (label, url, what it is).
+        The auditor (who views no part of the tree) finds the audit tools here, not an empty page."""
+        site = getattr(self.request, "site", None) if self.user is not None else None
+        if site is None:
+            return []
+        url, t, found = self.request.resource_url, self.t, []
+        if self.can(P.AUDIT, site):
+            found += [(t(_("审计日志")), url(site, "audit"), t(_("按用户、操作、对象和结果查询并导出审计记录"))),
+                      (t(_("安全告警")), url(site, "alerts"), t(_("异常操作量和紧急查看的告警"))),
+                      (t(_("审计链校验")), url(site, "audit-verify"), t(_("检查审计记录是否被修改或删除")))]
+        if self.can(P.MANAGE_USERS, site):
+            found.append((t(_("账号管理")), url(site, "users"), t(_("新建、停用、解锁账号，重置密码和两步验证"))))
+        queue = self.export_approvals()
+        if queue:
+            found.append((t(_("导出审批")), queue, t(_("批量导出和对外提供数据的申请与审批"))))
+        return found
+
+    def break_glass(self):
+        """On a record the user sees masked but may open by break-glass: ("offer", url);
+        while it is open: ("open", until HH:MM); else None."""
+        from xueji_site.kernel import breakglass
+        record = breakglass.record_of(self.context) if self.context is not None else None
+        if record is None or self.user is None or not self.can(P.BREAK_GLASS, record):
+            return None
+        until = breakglass.open_until(self.user, record)
+        if until is not None:
+            import datetime
+            return ("open", datetime.datetime.fromtimestamp(until).strftime("%H:%M"))
+        if not self.can(P.VIEW_SENSITIVE, record):
+            return ("offer", self.request.resource_url(record, "break-glass"))
+        return None
+
     def can(self, permission, obj=None):
         return bool(self.request.has_permission(permission, obj if obj is not None else self.context))
 
@@ -145,8 +182,8 @@ class Layout:
         """What a printed page says it covers: the scope by name, and the date (issue 12)."""
         import datetime
         from pyramid.traversal import find_root
-        from xueji_site.search import reports
-        from xueji_site.tree.nodes import Node
+        from xueji_site.search.query import reports
+        from xueji_site.kernel.nodes import Node
         site = getattr(self.request, "site", None)
         # tree nodes only: an error page's context is the exception (a Response with a content_type)
         if self.user is None or site is None or not isinstance(self.context, Node) \

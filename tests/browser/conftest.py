@@ -148,8 +148,10 @@ def make_page(chromium):
     uncaught script errors are recorded in ``page.script_errors``."""
     contexts = []
 
-    def make(viewport=None):
-        context = chromium.new_context(locale="zh-CN", viewport=viewport or {"width": 1280, "height": 900})
+    def make(viewport=None, bypass_csp=False):
+        # bypass_csp: only for injecting axe-core as a script tag (the site's CSP refuses inline script)
+        context = chromium.new_context(locale="zh-CN", viewport=viewport or {"width": 1280, "height": 900},
+                                       bypass_csp=bypass_csp)
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()

@@ -119,15 +119,26 @@ def test_admin_builds_branch_and_registers_pupil(live_server, make_page, artifac
     assert "/add" not in page.url, _errors(page)
     assert page.url.startswith(base + CLASS_PATH)
 
-    # The record: a sysadmin may see the ID number in full.
+    # The record: a sysadmin sees it masked (三员分立) ...
     assert "李明" in page.locator("h1").inner_text()
     record = page.locator("#section-basic dl.record").inner_text()  # the record is grouped as the 学籍卡
-    assert VALID_ID in record
-    assert "G" + VALID_ID in record
+    assert VALID_ID not in record and "1101**********0038" in record  # masked for the sysadmin (三员分立)
     assert "2017-03-12" in record
     assert "学籍信息" in page.locator("h1").inner_text()
     assert page.locator("html").get_attribute("lang") in ("zh-Hans", "zh-CN")
     page.screenshot(path=str(artifacts / "student-record.png"), full_page=True)
+    record_url = page.url
+
+    # ... and in full only by break-glass: a reason, then that record for a few minutes.
+    with page.expect_navigation():
+        page.locator("#break-glass-offer a").click()
+    page.locator("#break-glass-form [name=reason]").fill("核对新登记学生的身份证号码")
+    with page.expect_navigation():
+        page.locator("#break-glass-form button[name=open]").click()
+    assert page.url == record_url
+    record = page.locator("dl.record").inner_text()
+    assert VALID_ID in record and "G" + VALID_ID in record
+    assert page.locator("#break-glass-open").is_visible()
 
     page.goto(base + CLASS_PATH)
     assert "李明" in page.locator("table.grid").inner_text()

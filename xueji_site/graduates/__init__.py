@@ -23,7 +23,7 @@ def includeme(config):
     config.add_content_type(
         "Archive", Archive, title=_("毕业生档案"), catalogued=False,
         permissions={
-            SYSADMIN: P.RECORD_FULL,
+            SYSADMIN: {P.VIEW, P.VIEW_RECORD},
             SECURITY_ADMIN: {P.VIEW},
             BUREAU_ADMIN: P.RECORD_FULL | {P.TRACK_GRADUATES},
             PRINCIPAL: P.RECORD_FULL | {P.TRACK_GRADUATES, P.ISSUE_CODE},

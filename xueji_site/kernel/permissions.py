@@ -20,6 +20,7 @@ GRADUATE = "graduate"          # graduate a cohort (school); approve it for seni
 TRACK_GRADUATES = "track-graduates"  # record graduates' destinations and contacts
 ISSUE_CODE = "issue-verification-code"  # a holder's (or the school's) verification codes
 APPROVE_EXPORT = "approve-export"  # approve bulk or external exports of pupils' data (approvals.py)
+BREAK_GLASS = "break-glass"    # open one record unmasked for a short time, giving a reason (breakglass.py)
 
 # A permission nobody is ever granted: the default for a view that names none,
 # so that forgetting a permission denies instead of opening the view to all.
@@ -27,7 +28,7 @@ UNSET = "xueji.permission-not-declared"
 
 ALL = (VIEW, VIEW_RECORD, VIEW_SENSITIVE, ADD, EDIT, DELETE, SHARE, MANAGE_USERS, AUDIT, ACCOUNT,
        APPROVE_SCHOOL, APPROVE_BUREAU, REQUEST_CHANGE, GUARDIAN_REQUEST, GRADUATE, TRACK_GRADUATES, ISSUE_CODE,
-       APPROVE_EXPORT)
+       APPROVE_EXPORT, BREAK_GLASS)
 
 # Bundles the registrations grant together.
 STRUCTURE_ADMIN = frozenset({VIEW, ADD, EDIT, DELETE, SHARE})  # a bureau, school or class: its own

@@ -87,7 +87,10 @@ def includeme(config):
         personal=True, inventory=inventory.STUDENT, inventory_title=_("学生"),
         keeps_history=True, history=True, mac_fields=STUDENT_MAC_FIELDS,
         permissions={
-            SYSADMIN: P.RECORD_FULL | {P.ADD, P.EDIT, P.DELETE, P.SHARE},
+            # 三员分立 and least privilege (MLPS 8.1.4.2): the system administrator runs the
+            # system, not the registry: records masked (no view-sensitive); one record in
+            # full only through break-glass, with a reason, audited and alerted.
+            SYSADMIN: {P.VIEW, P.VIEW_RECORD, P.ADD, P.EDIT, P.DELETE, P.SHARE, P.BREAK_GLASS},
             SECURITY_ADMIN: {P.VIEW, P.SHARE},
             BUREAU_ADMIN: P.RECORD_FULL | {P.ADD, P.EDIT, P.DELETE, P.SHARE, P.APPROVE_BUREAU,
                                            P.REQUEST_CHANGE, P.TRACK_GRADUATES},
@@ -107,7 +110,7 @@ def includeme(config):
         sensitive=FAMILY_SENSITIVE, personal=True, inventory=inventory.FAMILY, inventory_title=_("家庭成员"),
         history=True, section=(10, "family"),
         permissions={
-            SYSADMIN: P.RECORD_FULL | {P.EDIT, P.DELETE},
+            SYSADMIN: {P.VIEW, P.VIEW_RECORD, P.EDIT, P.DELETE, P.BREAK_GLASS},
             SECURITY_ADMIN: {P.VIEW},
             BUREAU_ADMIN: P.RECORD_FULL | {P.EDIT, P.DELETE},
             PRINCIPAL: P.RECORD_FULL,
