@@ -6,7 +6,7 @@
   ``/places.json`` (same origin: the CSP allows it). The name of the code already
   entered is shown beside it by the server.
 - ``SectionedFormWidget``: a form whose fields are grouped into fieldsets, as the
-  record page groups them (xueji_site/record_layout.py).
+  record page groups them (xueji_site/record/layout.py).
 - Every select of a code table is searchable: forms.js adds a filter box to long
   lists (the select stays the field that is posted).
 """

@@ -8,7 +8,7 @@ import pytest
 from pyramid.threadlocal import get_current_registry
 
 from xueji_site.standards import places
-from xueji_site import record_layout
+from xueji_site.record import layout as record_layout
 from xueji_site.schemas.student import student_schema
 from .conftest import Browser, add_user, build_tree, open_site, resolve, student_form
 

@@ -21,6 +21,8 @@ def test_new_place_of_moved_and_split_modules():
                                                                               "disc_changes")
     for module, name in moved.NAMES.values():  # every table entry names something that exists
         assert getattr(importlib.import_module(module), name, None) is not None, (module, name)
+    for module, name in moved.GONE.values():  # and a retired shape nothing: it loads broken
+        assert getattr(importlib.import_module(module), name, None) is None, (module, name)
     assert moved.new_place("persistent.mapping", "PersistentMapping") == ("persistent.mapping", "PersistentMapping")
 
 

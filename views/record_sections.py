@@ -1,4 +1,4 @@
-"""How a pupil's record is shown: grouped as the 学籍卡 (xueji_site/record_layout.py, the one
+"""How a pupil's record is shown: grouped as the 学籍卡 (xueji_site/record/layout.py, the one
 definition the record page, the printed card and the record form share), each value as a
 person reads it:
 
@@ -19,7 +19,7 @@ from xueji_site.standards import countries as nationalities, places
 from xueji_site.kernel import permissions as P
 from xueji_site.kernel.i18n import _, negotiate_locale
 from xueji_site.standards.idnumbers import mask_field
-from xueji_site.record_layout import OTHER, SECTIONS  # the one definition of the sections
+from xueji_site.record.layout import OTHER, SECTIONS  # the one definition of the sections
 from .tables import cell
 
 PLACE_FIELDS = frozenset(("birthplace", "native_place", "household_place"))

@@ -47,15 +47,18 @@ NAMES = {
     (_OLD + "catalog", "_workflow_disc_changes"): (_STATUS, "disc_changes"),
     (_OLD + "catalog", "_workflow_disc_waiting_at"): (_STATUS, "disc_waiting_at"),
     (_OLD + "catalog", "_duplicates_disc_person"): ("xueji_site.record.duplicates", "disc_person"),
-    # shapes replaced by the approval chain: they load as broken objects, which
-    # keep their state for evolve steps 0007-0010 to read (kernel/legacy.py)
+}
+# Classes whose shape is gone (the approval chain replaced them): they load as
+# broken objects, which keep their state for evolve steps 0007-0010 to read
+# (kernel/legacy.py). A name that now means something else is sent nowhere.
+GONE = {
     (_OLD + "approvals", "ExportApproval"): ("xueji_site.exports.approvals", "_ExportApprovalBeforeTheChain"),
 }
 
 
 def new_place(module, name):
     """(module, name) where an object pickled as ``module.name`` lives now."""
-    found = NAMES.get((module, name))
+    found = NAMES.get((module, name)) or GONE.get((module, name))
     if found is not None:
         return found
     return MODULES.get(module, module), name
