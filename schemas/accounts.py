@@ -16,6 +16,7 @@ import xueji_site
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.users import BCRYPT_MAX_BYTES
 from .base import FormSchema, Stripped, person_name
+from xueji_site.kernel.security import role_label
 
 MIN_LENGTH = 12
 COMMON_PASSWORDS = os.path.join(os.path.dirname(os.path.abspath(xueji_site.__file__)),
@@ -135,7 +136,6 @@ class TotpSchema(FormSchema):
 
 @colander.deferred
 def _role_choices(node, kw):
-    from xueji_site.kernel.security import role_label
     request = kw["request"]
     roles = kw.get("roles", ())
     return deform.widget.SelectWidget(

@@ -23,6 +23,11 @@ from xueji_site.record.inventory import CONSENT_FIELDS
 
 from .base import FormSchema, Stripped, date_widget, deferred_select, one_of_table, person_name, without
 from .widgets import PlaceWidget, SectionedFormWidget
+from xueji_site.tree.nodes import school_year
+from xueji_site.record.indexes import find_student_by_hash
+from xueji_site.kernel.crypto import keyring
+from xueji_site.kernel import permissions
+from xueji_site.kernel.i18n import negotiate_locale
 
 ID_ERRORS = {
     "length": _("身份证号应为18位（或15位旧号）"),
@@ -141,7 +146,6 @@ def _check_age_for_grade(value, errors, klass):
     grade = klass.grade() if hasattr(klass, "grade") else None
     if not born or grade is None:
         return
-    from xueji_site.tree.nodes import school_year
     age = school_year() - born.year - (1 if (born.month, born.day) > (9, 1) else 0)
     usual = grade + 5  # grade 1 starts at six
     low, high = usual - 2, usual + 4
@@ -176,8 +180,6 @@ def _identity_validator(node, kw):
 
 def _check_unique(request, context, adding, value, errors):
     """One person, one record: the ID number's keyed hash must be new."""
-    from xueji_site.record.indexes import find_student_by_hash
-    from xueji_site.kernel.crypto import keyring
     me = None if adding else context
     for field, kind in (("id_number", "id"), ("registry_no", "registry")):
         number = value.get(field)
@@ -191,7 +193,6 @@ def _check_unique(request, context, adding, value, errors):
 
 def _where_registered(request, found):
     """Say where the existing record is, but only to someone who may see it."""
-    from xueji_site.kernel import permissions
     if getattr(request, "has_permission", None) and request.has_permission(permissions.VIEW, found):
         klass = found.__parent__
         school = klass.__parent__
@@ -254,7 +255,6 @@ def _place(title, required=True, max_length=12, description=None):
 
 @colander.deferred
 def _nationality_widget(node, kw):
-    from xueji_site.kernel.i18n import negotiate_locale
     request = kw.get("request")
     if request is None:
         return deform.widget.SelectWidget(values=nationalities.choices())

@@ -8,6 +8,7 @@ from xueji_site.kernel.i18n import _
 from xueji_site.standards.idnumbers import IdError, validate_school_code
 from xueji_site.tree.nodes import SchoolClass
 from .base import FormSchema, Stripped, without
+from xueji_site.tree.indexes import find_by_code
 
 SCHOOL_ERRORS = {
     "school-format": _("学校标识码应为10位数字"),
@@ -79,7 +80,6 @@ def _school_code_validator(node, kw):
         if bureau_code and value[2:4] != bureau_code[:2]:
             raise colander.Invalid(
                 node, _("学校标识码第3–4位应为本省代码 ${province}", mapping={"province": bureau_code[:2]}))
-        from xueji_site.tree.indexes import find_by_code
         if find_by_code(request, value) is not None:
             raise colander.Invalid(node, _("该学校标识码已被使用（学校标识码不可重复）"))
     return validate

@@ -15,6 +15,10 @@ from urllib.parse import unquote, urlsplit
 
 import transaction
 from xueji_site.kernel.root import database, databases
+from xueji_site.kernel.transport import describe
+from xueji_site.schemas.accounts import password_problems
+from xueji_site.kernel.root import get_site
+from xueji_site.kernel import security
 
 STORAGE_NOTE = """\
 Note: a FileStorage (file:// in zodbconn.uri) can be opened by one process only.
@@ -89,7 +93,6 @@ def file_storage_path(settings):
 
 def describe_storage(settings):
     """The storage for messages, without credentials or query options."""
-    from xueji_site.kernel.transport import describe
     return describe(settings["zodbconn.uri"])
 
 
@@ -107,7 +110,6 @@ def read_password_file(path):
 
 def check_password_rules(password, login):
     """Refuse a password the site itself would refuse."""
-    from xueji_site.schemas.accounts import password_problems
     problems = password_problems(password, login)
     if problems:
         raise ScriptError("password refused / 密码不符合规则: " +
@@ -161,7 +163,6 @@ def open_app(uri):
 @contextlib.contextmanager
 def site_transaction(env, note):
     """A connection, its site and one transaction committed on success."""
-    from xueji_site.kernel.root import get_site
     tm = transaction.TransactionManager(explicit=True)
     conn = env.db.open(transaction_manager=tm)
     txn = tm.begin()
@@ -208,7 +209,6 @@ def check_login(login):
 
 def grant(site, user, node, role, registry):
     """Add ``role`` to ``user``'s local roles at ``node``; return False if already held."""
-    from xueji_site.kernel import security
     held = set(security.local_roles_of(node, user.userid))
     if role in held:
         return False

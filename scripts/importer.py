@@ -21,6 +21,7 @@ from xueji_site.imports.importfiles import Report
 from xueji_site.tree import class_size
 
 from . import common
+from xueji_site.kernel.root import get_site
 
 DESCRIPTION = __doc__.split("\n\n", 1)[1]
 SHOWN_PROBLEMS = 10  # rows whose errors are printed; the report has them all
@@ -102,7 +103,6 @@ class Committer:
 def run_import(env, args, table):
     import transaction
     from tqdm import tqdm
-    from xueji_site.kernel.root import get_site
     tm = transaction.TransactionManager(explicit=True)
     conn = env.db.open(transaction_manager=tm)
     tm.begin()

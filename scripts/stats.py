@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 from pyramid.i18n import make_localizer
 from tqdm import tqdm
 
-from xueji_site.kernel import audit, catalog
+from xueji_site.kernel import audit, catalog, spreadsheets
 from xueji_site.search import reports
 from xueji_site.scripts import common
 
@@ -41,8 +41,7 @@ def render(table, fmt, translate, name="enrolment"):
     header, rows = table.grid(translate)
     if fmt == "html":
         return _html(table, header, rows, translate, name).encode("utf-8")
-    from xueji_site.views.tables import download
-    return download(rows, header, "report", fmt).body  # counts stay numbers (numeric xlsx cells)
+    return spreadsheets.table_file(rows, header, fmt)[0]  # counts stay numbers (numeric xlsx cells)
 
 
 def _html(table, header, rows, translate, name):

@@ -29,6 +29,10 @@ from xueji_site.kernel.i18n import _
 from xueji_site.kernel.masking import mask_field
 from xueji_site.tree.nodes import SchoolClass
 from xueji_site.record.models import Student
+from .approvals import threshold
+from xueji_site.record import review
+from .errors import logged_path
+from xueji_site import root_factory
 
 log = logging.getLogger(__name__)
 ROUTE = "api"
@@ -126,7 +130,6 @@ def list_students(context, request):
     """A class's pupils, a page at a time. A class larger than an unapproved
     export (``xueji.export_approval_rows``, G3) is not handed out here: paging
     through it would be the bulk copy that the web export asks approval for."""
-    from .approvals import threshold
     offset = _int(request.params.get("offset"), 0, 0, 10**7)
     limit = _int(request.params.get("limit"), 50, 1, MAX_PAGE)
     total, found = catalog.children(request.site, request.user, context, content_type="Student",
@@ -177,7 +180,6 @@ def get_student(context, request):
 @view_config(route_name=ROUTE, context=Student, name="", request_method="PATCH",
              permission=P.EDIT, renderer="json")
 def patch_student(context, request):
-    from xueji_site.record import review
     schema = _schema(request, context, adding=False)
     body = _body(request)
     reason = str(body.pop("review_reason", "") or "")[:500]
@@ -240,7 +242,6 @@ def api_http_error(exc, request):
 @exception_view_config(Exception, route_name=ROUTE, retryable_error=False, renderer="json")
 @exception_view_config(Exception, route_name=ROUTE, last_retry_attempt=True, renderer="json")
 def api_server_error(exc, request):
-    from .errors import logged_path
     if request.registry.settings.get("xueji.reraise_errors") == "true":
         raise exc
     incident = secrets.token_hex(6)
@@ -250,6 +251,5 @@ def api_server_error(exc, request):
 
 
 def includeme(config):
-    from xueji_site import root_factory
     config.add_route(ROUTE, "/api/v1/*traverse", factory=root_factory)
     config.scan(__name__)

@@ -26,6 +26,7 @@ from xueji_site.kernel.i18n import _
 from xueji_site.tree.nodes import Bureau, School, SchoolClass
 from xueji_site.kernel.nodes import Site
 from xueji_site.schemas.approvals import decision_schema, export_request_schema
+from xueji_site.search import conditions
 
 Clearance = namedtuple("Clearance", "refusal detail")  # a 403 response, or the export's audit details
 
@@ -93,8 +94,7 @@ def _exports_at(context):
 
 def _conditions(value):
     """A search's conditions, canonical (the search view's own reading of them)."""
-    from .search import condition_key, read_form
-    return condition_key(read_form(dict(parse_qsl(value or ""))))
+    return conditions.condition_key(conditions.read_form(dict(parse_qsl(value or ""))))
 
 
 def _prefill(request, exports):
@@ -154,8 +154,7 @@ CONDITION_LABELS = {"q": _("关键词"), "level": _("学段"), "grade": _("年�
 
 def _describe_conditions(conditions, t):
     """A search's conditions as the approver reads them: labels, not codes."""
-    from .search import FLAG_LABELS
-    flags = dict(FLAG_LABELS)
+    flags = dict(conditions.FLAG_LABELS)
     labels = dict(CONDITION_LABELS, **flags)
     shown = {"gender": dict(codes.GENDER), "ethnicity": dict(codes.ETHNICITY), "level": codes.LEVEL_LABELS,
              "grade": {str(k): v for k, v in codes.GRADE_LABELS.items()}}

@@ -10,6 +10,9 @@ from pyramid.threadlocal import get_current_request
 from xueji_site.exports import approvals
 from xueji_site.kernel import chain, content, permissions as P
 from xueji_site.kernel.i18n import LOCALE_LABELS, LOCALES, _, negotiate_locale
+from xueji_site.kernel import breakglass
+from xueji_site.search import reports
+from xueji_site.kernel.nodes import Node
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 
@@ -85,7 +88,6 @@ class Layout:
     def break_glass(self):
         """On a record the user sees masked but may open by break-glass: ("offer", url);
         while it is open: ("open", until HH:MM); else None."""
-        from xueji_site.kernel import breakglass
         record = breakglass.record_of(self.context) if self.context is not None else None
         if record is None or self.user is None or not self.can(P.BREAK_GLASS, record):
             return None
@@ -182,8 +184,6 @@ class Layout:
         """What a printed page says it covers: the scope by name, and the date (issue 12)."""
         import datetime
         from pyramid.traversal import find_root
-        from xueji_site.search.query import reports
-        from xueji_site.kernel.nodes import Node
         site = getattr(self.request, "site", None)
         # tree nodes only: an error page's context is the exception (a Response with a content_type)
         if self.user is None or site is None or not isinstance(self.context, Node) \

@@ -4,7 +4,6 @@ The form is posted (with its CSRF token); links for more pages repeat it
 as a query string, without a number keyword. At the root every logged-in user may search (the catalog scope limits the
 results to what they may see); below it the node's view permission is needed.
 """
-from urllib.parse import urlencode
 
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.traversal import resource_path
@@ -16,56 +15,13 @@ from xueji_site.kernel.folder import Container
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.nodes import Site
 from xueji_site.record import listing
-from xueji_site.record.statuses import STATUS_LABELS as STATUS_TABLE
-from xueji_site.search import query as search
+from xueji_site.search import conditions, query as search
 from xueji_site.standards import codes, deidentify
 from . import approvals as approval_views, listing as listing_views, reauth
 from .tables import cell, download
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
-FLAG_LABELS = (
-    ("left_behind", _("留守儿童")), ("migrant", _("随迁子女")), ("disabled", _("残疾")),
-    ("orphan", _("孤儿")), ("only_child", _("独生子女")), ("boarding", _("住校")),
-)
-# Every status of the state machine: pupils who left stay findable (and countable) by status.
-STATUS_LABELS = tuple(STATUS_TABLE.items())
-FIELDS = ("q", "level", "grade", "gender", "ethnicity", "status", "enrolled") + tuple(f for f, _l in FLAG_LABELS)
-
-
-def _int(value, default, low=1, high=10**6):
-    try:
-        return max(low, min(high, int(value)))
-    except (TypeError, ValueError):
-        return default
-
-
-def read_form(params):
-    """The search form's values, cleaned: unknown codes are dropped."""
-    form = {name: (params.get(name) or "").strip()[:40] for name in FIELDS}
-    if form["level"] not in codes.LEVEL_GRADES:
-        form["level"] = ""
-    form["grade"] = str(_int(form["grade"], "", 1, 12)) if form["grade"] else ""
-    if form["gender"] not in dict(codes.GENDER):
-        form["gender"] = ""
-    if form["ethnicity"] not in dict(codes.ETHNICITY):
-        form["ethnicity"] = ""
-    if form["status"] not in STATUS_TABLE:
-        form["status"] = ""
-    form["enrolled"] = str(_int(form["enrolled"], "", 1900, 2100)) if form["enrolled"] else ""
-    for flag, _label in FLAG_LABELS:
-        if form[flag] not in ("0", "1"):
-            form[flag] = ""
-    return form
-
-
-def conditions_of(form):
-    found = {k: v for k, v in form.items() if k != "q" and v}
-    if "grade" in found:
-        found["grade"] = int(found["grade"])
-    return found
-
-
 COLUMNS = (_("姓名"), _("性别"), _("出生日期"), _("民族"), _("学校"), _("班级"), _("年级"), _("学籍状态"))
 
 
@@ -83,7 +39,7 @@ def student_row(student, t):
 
 def _run(context, request, form, sort, reverse, offset, limit):
     return search.search(request.site, request.user, resource_path(context), form["q"],
-                         conditions_of(form), sort=sort, reverse=reverse, offset=offset, limit=limit)
+                         conditions.conditions_of(form), sort=sort, reverse=reverse, offset=offset, limit=limit)
 
 
 @view_config(context=Site, name="search", permission=P.ACCOUNT, renderer="templates/search.pt")
@@ -91,13 +47,13 @@ def _run(context, request, form, sort, reverse, offset, limit):
 def search_view(context, request):
     if context.content_type == "Student":  # a record is a container of its own records
         raise HTTPNotFound()
-    form = read_form(request.params)
+    form = conditions.read_form(request.params)
     sort = request.params.get("sort") if request.params.get("sort") in search.SORTS else "title"
     reverse = request.params.get("dir") == "desc"
     fmt = request.params.get("export")
     if fmt in ("csv", "xlsx"):
         return _export(context, request, form, sort, reverse, fmt)
-    page = _int(request.params.get("page"), 1)
+    page = conditions.bounded_int(request.params.get("page"), 1)
     asked = any(form.values())
     total, students = _run(context, request, form, sort, reverse, (page - 1) * PAGE_SIZE, PAGE_SIZE) \
         if asked else (0, [])
@@ -107,14 +63,7 @@ def search_view(context, request):
     request.response.cache_control = "no-store"
     return {"form": form, "asked": asked, "total": total, "rows": rows, "header": [t(c) for c in COLUMNS],
             "page": page, "pages": max(1, -(-total // PAGE_SIZE)), "sort": sort, "reverse": reverse,
-            "query": _link_query(form), "choices": _choices(t)}
-
-
-def _link_query(form):
-    """The form for paging, sorting and export links. The form is posted so
-    that an ID number or 学籍号 never lands in a URL (or a proxy's log); a
-    number matches one or two pupils, so its links may drop it."""
-    return {k: v for k, v in form.items() if v and not (k == "q" and search.is_number(v))}
+            "query": conditions.link_query(form), "choices": _choices(t)}
 
 
 def _choices(t):
@@ -123,15 +72,9 @@ def _choices(t):
         "grade": [(str(k), t(v)) for k, v in sorted(codes.GRADE_LABELS.items())],
         "gender": [(k, t(v)) for k, v in codes.GENDER],
         "ethnicity": [(k, t(v)) for k, v in codes.ETHNICITY],
-        "status": [(k, t(v)) for k, v in STATUS_LABELS],
-        "flags": [(k, t(v)) for k, v in FLAG_LABELS],
+        "status": [(k, t(v)) for k, v in conditions.STATUS_LABELS],
+        "flags": [(k, t(v)) for k, v in conditions.FLAG_LABELS],
     }
-
-
-def condition_key(form):
-    """A search's conditions as one canonical query string: what an export
-    approval covers (a number keyword is left out, as from the links)."""
-    return urlencode(sorted(_link_query(form).items()))
 
 
 # What an external export shows (G4): a whitelist, de-identified.
@@ -156,7 +99,7 @@ def _export(context, request, form, sort, reverse, fmt):
     kind = approval_views.kind_of(request)
     count, _found = _run(context, request, form, sort, reverse, 0, 1)
     clearance = approval_views.demand(request, context, min(count, EXPORT_LIMIT), kind,
-                                      (approvals.SEARCH, "", condition_key(form)))
+                                      (approvals.SEARCH, "", conditions.condition_key(form)))
     if clearance.refusal is not None:
         return clearance.refusal
     t = request.localizer.translate
@@ -169,5 +112,5 @@ def _export(context, request, form, sort, reverse, fmt):
     # The keyword may be an ID number: the log records only that there was one.
     audit.log(request, "export", context, rows=len(rows), kind="search", format=fmt,
               keyword="yes" if form["q"] else "no", **clearance.detail,
-              **{"if_" + k: v for k, v in conditions_of(form).items()})
+              **{"if_" + k: v for k, v in conditions.conditions_of(form).items()})
     return download(rows, header, "search-%s" % (context.__name__ or "root"), fmt)

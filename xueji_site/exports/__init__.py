@@ -1,7 +1,5 @@
 """Exports of pupils' data: the approval rule (G3, G4) and its process on the approval chain."""
-from xueji_site.exports.approvals import EXPORT_PROCESS, step_0009_export_approvals_on_the_chain
 
 
 def includeme(config):
-    config.add_approval_process(EXPORT_PROCESS)
-    config.add_evolve_step("0009-export-approvals-on-the-chain", step_0009_export_approvals_on_the_chain)
+    config.include("xueji_site.exports.registration")

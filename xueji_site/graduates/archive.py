@@ -30,6 +30,7 @@ from xueji_site.kernel.integrity import Stamped
 from xueji_site.kernel.nodes import Node
 from xueji_site.kernel.registry import content_registry
 from xueji_site.kernel.subrecords import collection_of
+from xueji_site.kernel.i18n import _
 
 STATUS_KINDS = ("create", "move", "status-requested", "status-step", "status-changed",
                 "status-rejected", "status-withdrawn")
@@ -42,7 +43,6 @@ class Archive(Node, Container):
 
     @property
     def title(self):
-        from xueji_site.kernel.i18n import _
         return _("毕业生档案")
 
 

@@ -2,7 +2,7 @@
 
 Both are xlsx. The report is the uploaded sheet given back with one more
 column saying, per row, what is wrong; every cell goes through the exports'
-formula defusing (``views.tables.defuse``), since the uploaded cells are
+formula defusing (``kernel.spreadsheets.defuse``), since the uploaded cells are
 untrusted and a spreadsheet would run ``=HYPERLINK(…)``.
 
 The report is streamed (a write-only workbook): openpyxl writes each sheet
@@ -22,12 +22,11 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from xueji_site.views.tables import defuse
 
 from xueji_site.standards import countries
 from xueji_site.kernel.i18n import _
 from xueji_site.imports.importing import CLASS_TITLE, EXISTS, NEW, RESULT_TITLE
-from xueji_site.kernel.spreadsheets import discard_temporary_files, text_of, xlsx_bytes
+from xueji_site.kernel.spreadsheets import defuse, discard_temporary_files, text_of, xlsx_bytes
 
 KIND_HINTS = {
     "code": _("从下拉列表选择，或填写代码、名称"),

@@ -31,6 +31,9 @@ from persistent import Persistent
 
 from xueji_site.kernel import audit
 from xueji_site.kernel.i18n import _
+from xueji_site.kernel.security import AUDITOR, SECURITY_ADMIN
+from xueji_site.kernel.mail import Message
+from xueji_site.kernel.root import get_site
 
 BUCKET = 600  # seconds per counting bucket
 Rule = namedtuple("Rule", "name setting default window title")
@@ -203,7 +206,6 @@ EVENT_BODIES = {
 
 def recipients(site):
     """Active users with an e-mail holding the security administrator or auditor role on the site."""
-    from xueji_site.kernel.security import AUDITOR, SECURITY_ADMIN
     found = []
     for principal, held in (site.local_roles or {}).items():
         user = site.principals.get(principal)
@@ -227,7 +229,6 @@ def mail(mailer, translate, site, alerts, sender):
 
     from pyramid.i18n import TranslationString
 
-    from xueji_site.kernel.mail import Message
     people = [user.email for user in recipients(site)]
     if not people:
         return 0
@@ -255,7 +256,6 @@ def scan_database(db, registry):
     from pyramid_mailer import get_mailer
     from ZODB.POSException import ConflictError
 
-    from xueji_site.kernel.root import get_site
     tm = transaction.TransactionManager(explicit=True)
     conn = db.open(transaction_manager=tm)
     try:

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import pygal
 from pygal.graph.graph import Graph
 from pygal.style import Style
+from xueji_site.kernel.i18n import _
 
 FONT_FAMILY = ('"WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", '
                '"PingFang SC", sans-serif')
@@ -180,7 +181,6 @@ def histogram(title, values=None, bins=10, binned=None, name="", description=Non
 
 
 def _range_header():
-    from xueji_site.kernel.i18n import _
     return _("区间")
 
 
@@ -193,7 +193,6 @@ def box(title, groups, description=None, unit="", translate=str):
     chart = pygal.Box(**_config(title, description, box_mode="extremes", show_legend=True))
     for label, values in groups:
         chart.add(str(label), [v for v in values if v is not None])
-    from xueji_site.kernel.i18n import _
     header = [""] + [translate(h) for h in (_("人数"), _("最小值"), _("下四分位"), _("中位数"), _("上四分位"),
                                             _("最大值"))]
     rows = []
@@ -231,7 +230,6 @@ def calendar(title, counts, start=None, end=None, description=None, unit="", tra
     chart.period = (start, end)
     chart.counts = dict(counts)
     chart.add(str(title), [counts.get(d, 0) for d in _days(start, end)])
-    from xueji_site.kernel.i18n import _
     header = [translate(_("日期")), translate(_("次数"))]
     rows = [[d.isoformat(), counts[d]] for d in days if start <= d <= end and counts[d]]
     if description is None:

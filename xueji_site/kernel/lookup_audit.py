@@ -28,6 +28,7 @@ import time
 import transaction
 from ZODB.POSException import ConflictError
 from xueji_site.kernel.root import database
+from xueji_site.kernel.root import get_site
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 5000
@@ -65,7 +66,6 @@ class LookupAudit:
         return written
 
     def _write(self, batch, attempts=5):
-        from xueji_site.kernel.root import get_site
         for _attempt in range(attempts):
             tm = transaction.TransactionManager(explicit=True)
             conn = self.db.open(transaction_manager=tm)

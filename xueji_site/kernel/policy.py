@@ -15,6 +15,7 @@ from pyramid_zodbconn import get_connection
 
 from xueji_site.kernel import security
 from xueji_site.kernel.root import get_site
+from xueji_site.kernel.apitokens import find_user
 
 ABSOLUTE_TIMEOUT = 12 * 3600
 
@@ -99,7 +100,6 @@ def bearer_token(request):
 
 def user_from_bearer(request):
     """The user an API token names, or None (any other Authorization scheme: None)."""
-    from xueji_site.kernel.apitokens import find_user
     token = bearer_token(request)
     return find_user(request.site.principals, token) if token else None
 

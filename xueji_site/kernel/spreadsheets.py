@@ -15,6 +15,8 @@ import os
 import zipfile
 from dataclasses import dataclass
 
+from openpyxl import Workbook
+
 from xueji_site.kernel.i18n import _
 
 @dataclass
@@ -185,3 +187,44 @@ def discard_temporary_files(book):
         except Exception:  # a half-written sheet may not close cleanly: the file goes anyway
             pass
         writer.cleanup()
+
+
+# Exports escape cells that a spreadsheet would run as formulas.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(value):
+    """A string cell a spreadsheet would run as a formula gets a ' in front;
+    numbers are written as numbers and need nothing."""
+    if not isinstance(value, str):
+        return value
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def _cell_out(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return defuse(value if isinstance(value, str) else ("" if value is None else str(value)))
+
+
+def table_file(rows, header, fmt):
+    """(bytes, content type, format) of ``rows`` under ``header``: xlsx (numbers stay
+    numeric cells), or csv in UTF-8 with a BOM (what Excel opens), formulas defused."""
+    if fmt == "xlsx":
+        book = Workbook(write_only=True)
+        try:
+            sheet = book.create_sheet()
+            sheet.append([_cell_out(h) for h in header])
+            for row in rows:
+                sheet.append([_cell_out(c) for c in row])
+            body = io.BytesIO()
+            book.save(body)
+        finally:  # the sheet streams through a temp file of clear rows: never leave it behind
+            discard_temporary_files(book)
+        return body.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow([_cell_out(h) for h in header])
+    for row in rows:
+        writer.writerow([_cell_out(c) for c in row])
+    return ("\ufeff" + text.getvalue()).encode("utf-8"), "text/csv", "csv"

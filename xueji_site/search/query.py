@@ -28,6 +28,7 @@ from xueji_site.standards import codes
 from xueji_site.tree.nodes import school_year
 
 from xueji_site.search.tokens import MAX_PREFIX_TOKENS, MAX_RUN, MIN_LATIN, clean, name_tokens, simplified  # noqa: F401
+from xueji_site.kernel.crypto import keyring
 
 # -- keyword → query --------------------------------------------------------
 
@@ -42,7 +43,6 @@ def is_number(word):
 
 
 def _number_query(catalog, word):
-    from xueji_site.kernel.crypto import keyring
     word = word.upper()
     if REGISTRY_RE.match(word):
         return Eq(catalog["hashes"], keyring().blind("registry", word))

@@ -25,6 +25,11 @@ from xueji_site.search import indexes
 from xueji_site.standards import codes
 from xueji_site.kernel.i18n import _
 from xueji_site.tree.nodes import school_year
+from xueji_site.status import changes as workflow
+from xueji_site.graduates import destinations as dest
+from xueji_site.status.changes import STATUS_LABELS, GRADUATED, COMPLETED, INCOMPLETE
+from xueji_site.tree import class_size
+from xueji_site.kernel import charts
 
 SETS = BTrees.family64.IF
 ENROLLED = "enrolled"
@@ -262,7 +267,6 @@ def status_changes(counter):
     left still counts as a departure), from the "changes" index. A transfer
     counts where the pupil is now: at the receiving school.
     """
-    from xueji_site.status import changes as workflow
     query = Eq(counter.catalog["content_type"], indexes.STUDENT)
     path = resource_path(counter.node)
     if path != "/":
@@ -288,7 +292,6 @@ def graduates(counter):
     node (a catalog query): graduates leave the catalog when archived, the
     counters stay.
     """
-    from xueji_site.graduates import destinations as dest
     node, site = counter.node, counter.site
     if getattr(node, "content_type", None) == "School":
         schools = [node]
@@ -297,7 +300,6 @@ def graduates(counter):
         if resource_path(node) != "/":
             query = And(Eq(counter.catalog["ancestors"], resource_path(node)), query)
         schools = [site.docmap[d] for d in cat.scoped_ids(site, counter.user, query) if d in site.docmap]
-    from xueji_site.status.changes import STATUS_LABELS, GRADUATED, COMPLETED, INCOMPLETE
     outcomes = (GRADUATED, COMPLETED, INCOMPLETE)
     columns = [STATUS_LABELS[o] for o in outcomes] + list(dest.DESTINATIONS.values()) + [_("未登记去向"), _("合计")]
     table = Table(_("毕业生与去向"), _("年份"), columns, summable=True)
@@ -319,7 +321,6 @@ def class_sizes(counter):
     postings cut down to the counter's base (enrolled, in scope). Rows do not
     add up to anything useful (a standard per class): no total row.
     """
-    from xueji_site.tree import class_size
     catalog, site = counter.catalog, counter.site
     query = Eq(catalog["content_type"], "SchoolClass")
     path = resource_path(counter.node)
@@ -381,7 +382,6 @@ def chart(name, table, translate):
     """The report's chart (charts.Chart): bars of the columns by row for most
     reports, lines over this year's months for status changes. The total
     column and total row are in the table beside it, not drawn."""
-    from xueji_site.kernel import charts
     title = translate(table.title)
     header, rows = table.grid(translate)
     if table.totals() is not None:

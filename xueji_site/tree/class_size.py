@@ -23,6 +23,7 @@ from pyramid.traversal import find_root, resource_path
 
 from xueji_site.kernel.registry import content_registry
 from xueji_site.standards import codes
+from xueji_site.kernel.i18n import _
 
 DEFAULTS = {"primary": 45, "secondary": 50}
 SETTING = "xueji.class_size."
@@ -125,7 +126,6 @@ def import_warnings(school, by_class, settings, translate):
 
     ``by_class``: class key → pupils the import would add (``importing.Summary.by_class``).
     """
-    from xueji_site.kernel.i18n import _
     found = []
     for key in sorted(by_class):
         klass = school.get(key)
