@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from xueji_site.graduates import archive, retention
 from xueji_site.kernel import audit
+from xueji_site.kernel import settings as xueji_settings
 from xueji_site.scripts import common
 from xueji_site.kernel.root import get_site
 
@@ -53,7 +54,7 @@ def _main(argv):
     common.require_initialised(common.app_settings(uri))
     stripped = seen = 0
     with common.open_app(uri) as env:
-        last = retention.last_year_to_strip(args.this_year, retention.retention_years(env.settings))
+        last = retention.last_year_to_strip(args.this_year, xueji_settings.value(env.registry, "xueji.retention_years"))
         tm = transaction.TransactionManager(explicit=True)
         conn = env.db.open(transaction_manager=tm)
         tm.begin()

@@ -10,7 +10,7 @@ import pytest
 import transaction
 from ZODB.POSException import ConflictError
 
-from xueji_site.kernel import audit, security
+from xueji_site.kernel import audit, security, settings
 from xueji_site.kernel.root import ROOT_KEY
 from .test_backup import keep_keyring  # noqa: F401  (a fixture)
 from .conftest import Browser, add_user, open_site
@@ -177,7 +177,7 @@ def test_purge_refuses_anything_younger_than_190_days(app):
 
 
 def test_retention_setting_defaults_to_190_days(app):
-    assert int(app.registry.settings["xueji.audit_retention_days"]) >= audit.MIN_RETENTION_DAYS == 190
+    assert settings.value(app.registry, "xueji.audit_retention_days") >= audit.MIN_RETENTION_DAYS == 190
 
 
 # -- the script ------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from .approvals import threshold
 from xueji_site.record import review
 from .errors import logged_path
 from xueji_site import root_factory
+from xueji_site.kernel import settings
 
 log = logging.getLogger(__name__)
 ROUTE = "api"
@@ -242,7 +243,7 @@ def api_http_error(exc, request):
 @exception_view_config(Exception, route_name=ROUTE, retryable_error=False, renderer="json")
 @exception_view_config(Exception, route_name=ROUTE, last_retry_attempt=True, renderer="json")
 def api_server_error(exc, request):
-    if request.registry.settings.get("xueji.reraise_errors") == "true":
+    if settings.value(request.registry, "xueji.reraise_errors"):
         raise exc
     incident = secrets.token_hex(6)
     log.error("incident %s: %s %s", incident, request.method, logged_path(request), exc_info=exc)

@@ -27,6 +27,7 @@ from xueji_site.tree.nodes import Bureau, School, SchoolClass
 from xueji_site.kernel.nodes import Site
 from xueji_site.schemas.approvals import decision_schema, export_request_schema
 from xueji_site.search import conditions
+from xueji_site.kernel import settings
 
 Clearance = namedtuple("Clearance", "refusal detail")  # a 403 response, or the export's audit details
 
@@ -35,11 +36,11 @@ REQUESTABLE = (Bureau, School, SchoolClass)  # nodes with someone above them who
 
 def threshold(request):
     """``xueji.export_approval_rows``: the most rows an internal export takes without approval."""
-    return int(request.registry.settings.get("xueji.export_approval_rows", approvals.DEFAULT_ROWS))
+    return settings.value(request.registry, "xueji.export_approval_rows")
 
 
 def valid_days(request):
-    return int(request.registry.settings.get("xueji.export_approval_days", approvals.DEFAULT_DAYS))
+    return settings.value(request.registry, "xueji.export_approval_days")
 
 
 def kind_of(request):

@@ -30,7 +30,7 @@ PENDING_SECONDS = 5 * 60  # time allowed between the password and the second fac
 
 def _limiter(registry):
     """This application's counter of failed attempts per address."""
-    return ratelimit.of_registry(registry, "xueji.login_rate", "20/minute")
+    return ratelimit.of_registry(registry, "xueji.login_rate")
 
 
 def throttled(request):

@@ -23,6 +23,7 @@ from pyramid.events import NewRequest, subscriber
 from pyramid.view import exception_view_config
 
 from xueji_site.kernel.i18n import _
+from xueji_site.kernel import settings as xueji_settings
 
 DEFAULT_MIN_FREE = 256 * 1024 * 1024
 
@@ -65,7 +66,7 @@ def install_guard(event):
     request = event.request
     settings = request.registry.settings
     directory = guarded_directory(settings)
-    minimum = int(settings.get("xueji.min_free_bytes", DEFAULT_MIN_FREE))
+    minimum = xueji_settings.value(request.registry, "xueji.min_free_bytes")
     if directory is None or minimum <= 0 or getattr(request, "tm", None) is None:
         return
     txn = request.tm.get()

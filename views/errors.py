@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover
         """Stands in when RelStorage is not installed: never raised."""
 
 from xueji_site.kernel.i18n import _
+from xueji_site.kernel import settings
 
 log = logging.getLogger(__name__)
 RETRY_BACKOFF = 0.01  # seconds; the first retry waits up to 20 ms, the second up to 40 ms
@@ -109,7 +110,7 @@ def commit_lock_timeout(exc, request):
 @exception_view_config(Exception, retryable_error=False, renderer="templates/error.pt")
 @exception_view_config(Exception, last_retry_attempt=True, renderer="templates/error.pt")
 def server_error(exc, request):
-    if request.registry.settings.get("xueji.reraise_errors") == "true":
+    if settings.value(request.registry, "xueji.reraise_errors"):
         raise exc
     incident = secrets.token_hex(6)
     log.error("incident %s: %s %s", incident, request.method, logged_path(request), exc_info=exc)

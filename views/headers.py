@@ -1,6 +1,8 @@
 """Security headers on every response, and no caching of pages about people."""
 from pyramid.events import NewResponse
 
+from xueji_site.kernel import settings
+
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'; object-src 'none'")
@@ -14,7 +16,7 @@ def add_headers(event):
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if request.registry.settings.get("xueji.secure_cookies", "true").lower() == "true":
+    if settings.value(request.registry, "xueji.secure_cookies"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     # The raw WSGI path: ``request.path`` decodes it and raises on bytes that are not UTF-8.
     is_static = request.environ.get("PATH_INFO", "").startswith(("/static/", "/static-deform/"))

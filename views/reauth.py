@@ -26,6 +26,7 @@ from xueji_site.schemas.base import FormSchema
 from xueji_site.kernel.users import check_password
 from . import auth
 from .totp import matching_step
+from xueji_site.kernel import settings
 
 DEFAULT_WINDOW = 900
 
@@ -36,7 +37,7 @@ def last_check(request):
 
 def demand(request):
     """None when the password was checked recently enough; else a redirect to /reauth."""
-    window = float(request.registry.settings.get("xueji.reauth_seconds", DEFAULT_WINDOW))
+    window = settings.value(request.registry, "xueji.reauth_seconds")
     if time.time() - last_check(request) <= window:
         return None
     came_from = request.path_qs if request.method == "GET" else request.path

@@ -23,7 +23,7 @@ import transaction
 from pyramid.events import NewRequest, subscriber
 from ZODB.POSException import ConflictError
 
-from xueji_site.kernel import alerts, audit, audit_mirror
+from xueji_site.kernel import alerts, audit, audit_mirror, settings
 from xueji_site.kernel.root import get_site
 from xueji_site.kernel.root import databases
 
@@ -32,11 +32,6 @@ BATCH = 5000  # entries per run: a large import is sealed over a few runs
 SHIP_LIMIT = 2 * BATCH  # rows shipped per run: a backlog shrinks run by run (cron ships all)
 _lock = threading.Lock()
 _last_run = [0.0]
-
-
-def _interval(settings):
-    value = str(settings.get("xueji.audit_seal_seconds", "60")).strip().lower()
-    return None if value in ("off", "false", "no", "") else float(value)
 
 
 def seal_now(db, mirror=None):
@@ -96,10 +91,10 @@ def _after_commit(db, interval, mirror, registry):
 @subscriber(NewRequest)
 def install_sealer(event):
     request = event.request
-    interval = _interval(request.registry.settings)
+    interval = settings.value(request.registry, "xueji.audit_seal_seconds")
     found = databases(request.registry)
     if interval is None or not found or getattr(request, "tm", None) is None:
         return
     txn = request.tm.get()
-    mirror = (request.registry.settings.get("xueji.audit_mirror") or "").strip()
+    mirror = settings.value(request.registry, "xueji.audit_mirror")
     txn.addAfterCommitHook(_after_commit(found[""], interval, mirror, request.registry))

@@ -28,13 +28,14 @@ from xueji_site.kernel.i18n import _
 from xueji_site.kernel import ratelimit
 from xueji_site.kernel.ratelimit import AddressLimiter
 from xueji_site.kernel.nodes import Site
+from xueji_site.kernel import settings
 
 CAPTCHA_AFTER = 10  # look-ups per address per hour before a picture challenge
 
 
 def wait_seconds(request):
     """0 when this address may ask now (the ask is counted), else seconds to wait."""
-    limiter = ratelimit.of_registry(request.registry, "xueji.verify_rate", "100/minute")
+    limiter = ratelimit.of_registry(request.registry, "xueji.verify_rate")
     return limiter.hit(request.client_addr or "unknown")
 
 
@@ -47,7 +48,7 @@ def _captcha_counter(registry):
     """Look-ups per address in the last hour, for the picture challenge; None when off."""
     found = getattr(registry, "xueji_captcha_counter", None)
     if found is None:
-        after = int(registry.settings.get("xueji.verify_captcha_after", CAPTCHA_AFTER))
+        after = settings.value(registry, "xueji.verify_captcha_after")
         found = registry.xueji_captcha_counter = AddressLimiter(after, 3600) if after > 0 else False
     return found or None
 

@@ -8,10 +8,10 @@ import os
 
 from pyramid.config import Configurator
 from pyramid.session import SignedCookieSessionFactory
-from pyramid.settings import asbool, aslist
+
 from pyramid_zodbconn import get_connection
 
-from xueji_site.kernel import compile_lock, crypto, permissions, transport, users
+from xueji_site.kernel import compile_lock, crypto, permissions, settings as xueji_settings, transport, users
 from xueji_site.tree import class_size
 from xueji_site.kernel.i18n import negotiate_locale
 from xueji_site.kernel.policy import SecurityPolicy, csrf_applies, request_site, request_user
@@ -30,10 +30,10 @@ def _session_factory(settings):
     return SignedCookieSessionFactory(
         secret,
         cookie_name="xueji",
-        secure=asbool(settings.get("xueji.secure_cookies", True)),
+        secure=xueji_settings.raw(settings, "xueji.secure_cookies"),
         httponly=True,
         samesite="Lax",
-        timeout=int(settings.get("xueji.session_idle_timeout", 1800)),
+        timeout=xueji_settings.raw(settings, "xueji.session_idle_timeout"),
         reissue_time=60,
         serializer=None,
     )
@@ -57,16 +57,11 @@ def configure(settings):
     settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
     settings.setdefault("retry.attempts", "3")
     settings.setdefault("pyramid.default_locale_name", "zh_Hans")
-    settings.setdefault("xueji.password_max_age_days", "90")  # forced change after this (0: never)
-    settings.setdefault("xueji.login_rate", "20/minute")      # login attempts per client address
-    settings.setdefault("xueji.audit_retention_days", "190")  # audit.purge refuses anything younger
-    settings.setdefault("xueji.reauth_seconds", "900")  # password again before grants and exports
-    settings.setdefault("xueji.audit_seal_seconds", "60")  # in-app audit sealing interval ("off": cron only)
     transport.check(settings)
     class_size.check(settings)  # xueji.class_size.* are whole numbers
     compile_lock.install()
     crypto.install(crypto.load_key_file(settings["xueji.key_file"]))
-    users.set_bcrypt_rounds(settings.get("xueji.bcrypt_rounds", 12))
+    users.set_bcrypt_rounds(xueji_settings.raw(settings, "xueji.bcrypt_rounds"))
 
     config = Configurator(settings=settings, root_factory=root_factory)
     config.include("pyramid_chameleon")
@@ -82,7 +77,7 @@ def configure(settings):
     config.add_request_method(request_site, "site", reify=True)
     config.add_request_method(request_user, "user", reify=True)
     config.include("xueji_site.kernel")
-    for feature in FEATURES + tuple(aslist(settings.get("xueji.includes", ""))):
+    for feature in FEATURES + xueji_settings.raw(settings, "xueji.includes"):
         config.include(feature)
     config.include("xueji_site.views")
     return config

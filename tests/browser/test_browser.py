@@ -136,7 +136,7 @@ def test_admin_builds_branch_and_registers_pupil(live_server, make_page, artifac
     with page.expect_navigation():
         page.locator("#break-glass-form button[name=open]").click()
     assert page.url == record_url
-    record = page.locator("dl.record").inner_text()
+    record = page.locator("#section-basic dl.record").inner_text()  # grouped as the 学籍卡
     assert VALID_ID in record and "G" + VALID_ID in record
     assert page.locator("#break-glass-open").is_visible()
 

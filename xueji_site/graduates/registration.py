@@ -1,6 +1,8 @@
 """The graduates package's registrations (its ``includeme``): see the package's docstring."""
 from xueji_site.graduates.archive import Archive, ArchivedGraduate
 from xueji_site.graduates.graduation import GRADUATION_PROCESS
+from xueji_site.graduates.retention import DEFAULT_YEARS
+from xueji_site.kernel.settings import Setting, text, whole
 from xueji_site.kernel import permissions as P
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.security import (
@@ -16,6 +18,12 @@ GRADUATE_MAC_FIELDS = (
 
 def includeme(config):
     config.add_approval_process(GRADUATION_PROCESS)
+    config.add_setting(Setting("xueji.retention_years", whole(1), DEFAULT_YEARS,
+                               "years after leaving that an archived graduate keeps its sensitive fields"))
+    config.add_setting(Setting("xueji.verify_rate", text, "100/minute",
+                               "public certificate look-ups per client address (limits' notation)"))
+    config.add_setting(Setting("xueji.verify_captcha_after", whole(0), 10,
+                               "look-ups per address per hour before a picture challenge"))
     # A school's archive of graduates: read-only for everyone — no add, edit,
     # delete or share — but destinations may be tracked and holders may issue
     # verification codes. Set on each Archive through set_acl (archive.py).

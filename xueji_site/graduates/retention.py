@@ -17,13 +17,6 @@ REMOVED_FIELDS = ("_sealed_id_number", "_sealed_registry_no", "id_blind", "birth
                   "parts")
 
 
-def retention_years(settings):
-    years = int(settings.get("xueji.retention_years", DEFAULT_YEARS))
-    if years < 1:
-        raise ValueError("xueji.retention_years must be at least 1")
-    return years
-
-
 def last_year_to_strip(this_year, years):
     """Graduates who left in this year or before have passed retention."""
     return this_year - years

@@ -29,6 +29,7 @@ import transaction
 from ZODB.POSException import ConflictError
 from xueji_site.kernel.root import database
 from xueji_site.kernel.root import get_site
+from xueji_site.kernel import settings
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 5000
@@ -98,6 +99,6 @@ def buffer_for(registry):
     """The application's buffer (made on first use)."""
     found = getattr(registry, "xueji_lookup_audit", None)
     if found is None:
-        interval = float(registry.settings.get("xueji.lookup_audit_interval", 1.0))
+        interval = settings.value(registry, "xueji.lookup_audit_interval")
         found = registry.xueji_lookup_audit = LookupAudit(database(registry), interval)
     return found

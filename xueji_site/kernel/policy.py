@@ -16,6 +16,7 @@ from pyramid_zodbconn import get_connection
 from xueji_site.kernel import security
 from xueji_site.kernel.root import get_site
 from xueji_site.kernel.apitokens import find_user
+from xueji_site.kernel import settings
 
 ABSOLUTE_TIMEOUT = 12 * 3600
 
@@ -32,7 +33,7 @@ def request_user(request):
     userid, token, since = session.get("uid"), session.get("tok"), session.get("at", 0)
     if not userid:
         return None
-    limit = float(request.registry.settings.get("xueji.session_absolute_timeout", ABSOLUTE_TIMEOUT))
+    limit = settings.value(request.registry, "xueji.session_absolute_timeout")
     if time.time() - since > limit:
         return None
     user = request.site.principals.get(userid)
@@ -56,7 +57,7 @@ def needs_second_factor(request, user):
 
 def password_is_stale(request, user):
     """The password must change: first login, after a reset, or older than the maximum age."""
-    days = float(request.registry.settings.get("xueji.password_max_age_days", 90))
+    days = settings.value(request.registry, "xueji.password_max_age_days")
     return user.must_change_password or user.password_expired(days)
 
 

@@ -17,6 +17,8 @@ import time
 
 from limits import parse as parse_rate
 
+from xueji_site.kernel import settings
+
 
 class AddressLimiter:
     def __init__(self, amount, seconds):
@@ -62,11 +64,11 @@ class AddressLimiter:
             return wait
 
 
-def of_registry(registry, setting, default):
+def of_registry(registry, setting):
     """The application's limiter for ``setting`` (a rate such as ``20/minute``), made on
     first use and kept on the registry: one per application, shared by its threads."""
     limiters = registry.__dict__.setdefault("xueji_rate_limiters", {})
     found = limiters.get(setting)
     if found is None:
-        found = limiters[setting] = AddressLimiter.from_setting(registry.settings.get(setting, default))
+        found = limiters[setting] = AddressLimiter.from_setting(settings.value(registry, setting))
     return found

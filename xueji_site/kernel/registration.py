@@ -8,6 +8,7 @@ from xueji_site.kernel.security import AUDITOR, SECURITY_ADMIN, SYSADMIN
 
 
 def includeme(config):
+    config.include("xueji_site.kernel.settings")
     config.include("xueji_site.kernel.registry")
     config.include("xueji_site.kernel.security")
     config.include("xueji_site.kernel.catalog")
