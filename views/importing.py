@@ -31,6 +31,7 @@ from xueji_site.tree import class_size
 from . import reauth
 from xueji_site.imports.importfiles import Report, recognised_texts, template
 from xueji_site.tree.nodes import School
+from xueji_site.kernel import settings as xueji_settings
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
@@ -41,7 +42,7 @@ BODY_SLACK = 64 * 1024  # multipart overhead and the other form fields
 
 def upload_dir(request):
     settings = request.registry.settings
-    path = settings.get("xueji.upload_dir") or os.path.join(settings.get("here", os.getcwd()), "var", "uploads")
+    path = xueji_settings.raw(settings, "xueji.upload_dir") or os.path.join(settings.get("here", os.getcwd()), "var", "uploads")
     os.makedirs(path, mode=0o700, exist_ok=True)
     return path
 

@@ -63,6 +63,7 @@ from urllib.parse import unquote, urlsplit
 
 from xueji_site.kernel import audit
 from xueji_site.kernel.transport import describe  # noqa: F401  (part of this module's interface: messages)
+from xueji_site.kernel import settings as xueji_settings
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class MirrorError(Exception):
 
 def sink_for(settings):
     """The sink named by ``xueji.audit_mirror``, or None when the setting is empty."""
-    value = (settings.get("xueji.audit_mirror") or "").strip()
+    value = xueji_settings.raw(settings, "xueji.audit_mirror")
     return open_sink(value) if value else None
 
 

@@ -21,13 +21,14 @@ from persistent.mapping import PersistentMapping
 from pyramid.location import lineage
 from pyramid.traversal import resource_path
 
+from xueji_site.kernel import settings as xueji_settings
+
 DEFAULT_MINUTES = 15
 MAX_MINUTES = 60
 
 
 def minutes(settings):
-    value = int(settings.get("xueji.break_glass_minutes", DEFAULT_MINUTES))
-    return max(1, min(value, MAX_MINUTES))
+    return xueji_settings.raw(settings, "xueji.break_glass_minutes")  # 1 to MAX_MINUTES
 
 
 def record_of(node):

@@ -19,6 +19,7 @@ import time
 from xueji_site.kernel.crypto import keyring
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.masking import mask_field
+from xueji_site.kernel import settings as xueji_settings
 
 MAX_EMAIL = 254
 # Mainland mobile numbers: 11 digits, 1 then 3–9 (MIIT numbering plan: 13x–19x).
@@ -84,10 +85,7 @@ def _token_hash(token):
 
 
 def confirm_hours(settings):
-    try:
-        return max(1, int(settings.get("xueji.email_confirm_hours", DEFAULT_CONFIRM_HOURS)))
-    except (TypeError, ValueError):
-        return DEFAULT_CONFIRM_HOURS
+    return xueji_settings.raw(settings, "xueji.email_confirm_hours")
 
 
 def start_email_change(user, new_address, hours=DEFAULT_CONFIRM_HOURS, now=None):

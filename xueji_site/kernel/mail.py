@@ -24,6 +24,7 @@ from pyramid_mailer import _set_mailer, get_mailer
 from xueji_site.kernel import chain, events, security
 from xueji_site.kernel.devmail import FileMailer, mail_directory
 from xueji_site.kernel.i18n import _
+from xueji_site.kernel import settings as xueji_settings
 
 SUBJECT = _("【学籍系统】${kind}待您审批")
 BODY = _("您好：\n\n有一项${process}（${kind}）等待${unit}审批：${subject}。\n"
@@ -116,7 +117,7 @@ def on_waiting(event):
 
 
 def includeme(config):
-    kind = config.registry.settings.get("xueji.mailer", "none")
+    kind = xueji_settings.raw(config.registry.settings, "xueji.mailer")
     if kind == "smtp":
         config.include("pyramid_mailer")
     elif kind == "debug":

@@ -43,7 +43,7 @@ def boolean(text):
 
 
 def text(value):
-    return str(value).strip()
+    return str(value if value is not None else "").strip()
 
 
 def seconds_or_off(text):
@@ -78,6 +78,8 @@ KERNEL = (
     Setting("xueji.upload_dir", text, "", "where uploads wait between their two steps (default var/uploads)"),
     Setting("xueji.reraise_errors", boolean, False, "let errors through to the server (development only)"),
     Setting("xueji.includes", words, (), "more feature packages to include"),
+    Setting("xueji.storage_tls", text, "", "required, or off: whether a networked storage must use TLS "
+                                           "(default: required when cookies are secure)"),
 )
 
 

@@ -24,6 +24,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from pyramid.settings import asbool
 
+from xueji_site.kernel import settings as xueji_settings
+
 LOCAL_HOSTS = {"", "localhost"}
 
 
@@ -41,10 +43,10 @@ def is_local(host):
 
 
 def required(settings):
-    value = str(settings.get("xueji.storage_tls", "")).strip().lower()
+    value = xueji_settings.raw(settings, "xueji.storage_tls").lower()
     if value in ("required", "off"):
         return value == "required"
-    return asbool(settings.get("xueji.secure_cookies", True))
+    return xueji_settings.raw(settings, "xueji.secure_cookies")
 
 
 def problem(uri, environ=None):
