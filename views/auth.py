@@ -1,12 +1,6 @@
-"""Logging in and out, and changing one's password.
-
-Login is throttled per client address on top of the per-account lockout
-(5 failures → 30 minutes): an address that failed ``xueji.login_rate`` times
-(default 20/minute; a moving window in process memory, so each app server
-counts for itself) is refused with 429 until the window moves on. Only
-failures count, so a school's staff logging in together behind one NAT
-address are not turned away at 8 o'clock.
-"""
+"""Logging in and out, and changing one's password: the pages. The rules (lockout,
+the per-address throttle, second-factor codes) are the kernel's (kernel/auth.py);
+a throttled address gets 429 with Retry-After."""
 import time
 from urllib.parse import urlparse
 
@@ -15,32 +9,19 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
-from xueji_site.kernel import audit, permissions as P
+from xueji_site.kernel import audit, auth as core_auth, permissions as P
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.policy import password_is_stale
-from xueji_site.kernel import ratelimit
 from xueji_site.kernel.nodes import Site
 from xueji_site.schemas.accounts import LoginSchema, change_password_schema
-from xueji_site.kernel.users import check_password, dummy_check
+from xueji_site.kernel.users import check_password
 
-MAX_FAILURES = 5
-LOCK_SECONDS = 30 * 60
-PENDING_SECONDS = 5 * 60  # time allowed between the password and the second factor
-
-
-def _limiter(registry):
-    """This application's counter of failed attempts per address."""
-    return ratelimit.of_registry(registry, "xueji.login_rate")
+PENDING_SECONDS = core_auth.PENDING_SECONDS
 
 
 def throttled(request):
     """Seconds to wait when this address has used up its failed attempts, else 0."""
-    return _limiter(request.registry).wait(request.client_addr or "unknown")
-
-
-def count_failure(request):
-    """One failed attempt (password, unknown login, locked account, wrong code) from this address."""
-    _limiter(request.registry).add(request.client_addr or "unknown")
+    return core_auth.throttled(request.registry, request.client_addr)
 
 
 def refuse_throttled(request, wait, page):
@@ -129,35 +110,19 @@ def finish_login(request, user, came_from=""):
 
 
 def record_failure(request, user, reason):
-    """One more failed attempt on ``user`` (password or code); locks at MAX_FAILURES."""
-    count_failure(request)
-    user.failed_logins += 1
-    if user.failed_logins >= MAX_FAILURES:
-        user.locked_until = time.time() + LOCK_SECONDS
-        reason = "locked-now"
-    request.site.audit.append(user.userid, user.login, request.client_addr, "login", "", audit.FAILED,
-                              {"reason": reason})
+    """One more failed attempt on ``user`` (password or code): the kernel's lockout."""
+    core_auth.record_failure(request.registry, request.site, user, request.client_addr, reason)
 
 
 def _check_login(request, site, user, values):
     """None when the login may proceed; otherwise an (uninformative) message."""
-    generic = _("登录名或密码错误")
-    now = time.time()
-    if user is None:
-        dummy_check(values["password"])
-        count_failure(request)
-        site.audit.append("", values["login"][:100], request.client_addr, "login", "", audit.FAILED,
-                          {"reason": "unknown-login"})
-        return generic
-    if user.locked_until > now:
-        count_failure(request)
-        site.audit.append(user.userid, user.login, request.client_addr, "login", "", audit.DENIED,
-                          {"reason": "locked"})
+    problem = core_auth.check_login(request.registry, site, user, values["login"], values["password"],
+                                    request.client_addr)
+    if problem is None:
+        return None
+    if problem == core_auth.LOCKED:
         return _("尝试次数过多，账号已暂时锁定，请30分钟后再试或联系管理员")
-    if not user.active or not check_password(values["password"], user.password_hash):
-        record_failure(request, user, "inactive" if not user.active else "bad-password")
-        return generic
-    return None
+    return _("登录名或密码错误")
 
 
 @view_config(context=Site, name="logout", request_method="POST", permission=NO_PERMISSION_REQUIRED,

@@ -19,13 +19,12 @@ import deform
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from xueji_site.kernel import audit, permissions as P
+from xueji_site.kernel import audit, auth as core_auth, permissions as P
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.nodes import Site
 from xueji_site.schemas.base import FormSchema
 from xueji_site.kernel.users import check_password
 from . import auth
-from .totp import matching_step
 from xueji_site.kernel import settings
 
 DEFAULT_WINDOW = 900
@@ -82,7 +81,7 @@ def _confirm(request, user, values, page, came_from):
     step = None
     ok = user.locked_until <= time.time() and check_password(values["password"], user.password_hash)
     if ok and user.totp_secret:
-        step = matching_step(user.totp_secret, values.get("code", ""), user.totp_last_step)
+        step = core_auth.matching_step(user.totp_secret, values.get("code", ""), user.totp_last_step)
         ok = step is not None
     if not ok:
         auth.record_failure(request, user, "bad-reauth")

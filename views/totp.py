@@ -21,23 +21,12 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED, remember
 from pyramid.view import view_config
 
-from xueji_site.kernel import audit, permissions as P
+from xueji_site.kernel import audit, auth as core_auth, permissions as P
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.nodes import Site
 from xueji_site.schemas.accounts import TotpSchema
 from . import auth
 
-ISSUER = "xueji"
-
-
-def matching_step(secret, code, last_step, now=None):
-    """The time step ``code`` belongs to (within ±1 step of now), if not used before; else None."""
-    totp = pyotp.TOTP(secret)
-    current = totp.timecode(time.time() if now is None else now)
-    for step in (current - 1, current, current + 1):
-        if step > last_step and pyotp.utils.strings_equal(totp.generate_otp(step), code):
-            return step
-    return None
 
 
 def _form(request, button):
@@ -77,17 +66,13 @@ def _check_code(request, user, code, form, heading):
     if user.locked_until > time.time() or not user.active:
         request.session.pop("pending", None)
         return _page(request, form.render(), heading, error=t(_("尝试次数过多，账号已暂时锁定，请30分钟后再试或联系管理员")))
-    step = matching_step(user.totp_secret, code, user.totp_last_step)
+    step = core_auth.matching_step(user.totp_secret, code, user.totp_last_step)
     if step is None:
         auth.record_failure(request, user, "bad-totp")
         return _page(request, form.render(), heading, error=t(_("验证码不正确或已使用过")))
     user.totp_last_step = step
     came_from = request.session["pending"][2]
     return auth.finish_login(request, user, came_from)
-
-
-def provisioning_uri(secret, login):
-    return pyotp.TOTP(secret).provisioning_uri(name=login, issuer_name=ISSUER)
 
 
 def qr_svg(uri, title):
@@ -107,7 +92,7 @@ def enrol(context, request):
     if not user.totp_pending:
         user.totp_pending = pyotp.random_base32()
     form = _form(request, _("启用两步验证"))
-    uri = provisioning_uri(user.totp_pending, user.login)
+    uri = core_auth.provisioning_uri(user.totp_pending, user.login)
     page = _page(request, None, _("启用两步验证"), secret=user.totp_pending, uri=uri,
                  qr=qr_svg(uri, request.localizer.translate(_("两步验证配置二维码"))))
     if request.method != "POST":
@@ -118,7 +103,7 @@ def enrol(context, request):
     except deform.ValidationFailure as failure:
         page["form"] = failure.render()
         return page
-    step = matching_step(user.totp_pending, values["code"], 0)
+    step = core_auth.matching_step(user.totp_pending, values["code"], 0)
     if step is None:
         audit.log(request, "totp-enrol", context, result=audit.FAILED)
         page.update(form=form.render(), error=request.localizer.translate(_("验证码不正确，请核对手机时间后重试")))
