@@ -148,3 +148,16 @@ def test_no_import_circle_among_the_cores_modules():
 
 def test_the_circle_finder_finds_circles():
     assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_permissions_are_named_never_spelled():
+    """Permissions are kernel/permissions.py's names: no check spells one as a string."""
+    import re
+    call = re.compile(r"""(has_permission|permits|layout\.can)\(\s*(?:[\w.]+\s*,\s*)?["'][a-z-]+["']""")
+    wrong = []
+    for where in [CORE, ROOT / "views", ROOT / "schemas", ROOT / "scripts"]:
+        for path in list(where.rglob("*.py")) + list(where.rglob("*.pt")):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if call.search(line):
+                    wrong.append("%s:%d" % (path.relative_to(ROOT), number))
+    assert wrong == []

@@ -99,6 +99,8 @@ class Layout:
             return ("offer", self.request.resource_url(record, "break-glass"))
         return None
 
+    P = P  # the permission names, for templates: layout.can(layout.P.EDIT)
+
     def can(self, permission, obj=None):
         return bool(self.request.has_permission(permission, obj if obj is not None else self.context))
 

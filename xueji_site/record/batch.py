@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import colander
 
-from xueji_site.kernel import catalog, content
+from xueji_site.kernel import catalog, content, permissions as P
 from xueji_site.record import review
 from xueji_site.kernel.i18n import _
 
@@ -68,7 +68,7 @@ def plan(request, students, field_name, value):
     result = Plan(field_name, value)
     translate = request.localizer.translate
     for student in students:
-        if not request.has_permission("edit", student):
+        if not request.has_permission(P.EDIT, student):
             continue
         if field_name == review.CLASS:
             if student.__parent__.__name__ != value:

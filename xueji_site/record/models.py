@@ -8,6 +8,7 @@ from persistent import Persistent
 from xueji_site.kernel.crypto import Sealed, keyring
 from xueji_site.kernel.folder import Container
 from xueji_site.kernel.integrity import Stamped
+from xueji_site.kernel import permissions as P
 from xueji_site.kernel.nodes import Leaf, Node
 from xueji_site.record.statuses import EDITABLE
 from xueji_site.standards import codes
@@ -102,7 +103,7 @@ class Student(Stamped, Node, Container):
 
     # What a record that is not in an editable status (suspended, withdrawn,
     # transferred out, …) loses: it is frozen until a status change reopens it.
-    FROZEN_LOSES = ("edit", "add", "delete")
+    FROZEN_LOSES = (P.EDIT, P.ADD, P.DELETE)
 
     @property
     def __acl__(self):
