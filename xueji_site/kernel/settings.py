@@ -47,9 +47,9 @@ def text(value):
 
 
 def seconds_or_off(text):
-    """A number of seconds, or "off"/"0" (None)."""
+    """A number of seconds (0: every time), or "off" (None)."""
     value = str(text).strip().lower()
-    if value in ("off", "false", "no", "0", "none", ""):
+    if value in ("off", "false", "no", "none", ""):
         return None
     return float(value)
 
