@@ -6,9 +6,10 @@ import re
 import pytest
 import transaction
 import webtest
+from pyramid_mailer import get_mailer
 
 from xueji_site.kernel import content, crypto, security
-from xueji_site.kernel.root import ROOT_KEY
+from xueji_site.kernel.root import ROOT_KEY, close_databases, ensure_site
 from xueji_site.kernel.root import database, databases
 
 PASSWORD = "Correct-Horse-42x"
@@ -43,13 +44,59 @@ def settings(key_file):
     return base_settings(key_file)
 
 
+@pytest.fixture(scope="session")
+def _shared_app(key_file):
+    """The application with the base settings, configured once for the session:
+    its views, compiled templates and registrations are shared, its database is
+    not (``app`` gives each test a fresh one)."""
+    from xueji_site import main
+    wsgi = main({}, **base_settings(key_file))
+    yield wsgi
+    close_databases(wsgi.registry)
+
+
+# What the application keeps on its registry between requests, which a test
+# must not inherit from the one before: rate limiters and captcha counters, the
+# public look-ups' audit buffer (bound to a database).
+PER_DATABASE = ("xueji_rate_limiters", "xueji_lookup_audit", "xueji_captcha_counter", "xueji_captcha_used")
+
+
+def _fresh_database(wsgi):
+    """A new, empty in-memory database with its site, put where the app finds its own."""
+    from ZODB import DB
+    from zodburi import resolve_uri
+    registry = wsgi.registry
+    buffer = registry.__dict__.get("xueji_lookup_audit")
+    if buffer is not None:
+        buffer.flush()
+    for name in PER_DATABASE:
+        registry.__dict__.pop(name, None)
+    outbox = getattr(get_mailer(registry), "outbox", None)
+    if outbox is not None:
+        del outbox[:]
+    factory, options = resolve_uri("memory://")
+    db = DB(factory(), **options)
+    old = databases(registry).get("")
+    databases(registry)[""] = db
+    ensure_site(db, registry)
+    if old is not None:
+        old.close()
+    return db
+
+
 @pytest.fixture
-def app(settings):
+def app(settings, key_file, _shared_app):
+    """The real application on an in-memory ZODB of its own. With the base settings
+    it is the session's application on a fresh database (configuring it again for
+    each test would compile every template again); other settings build their own."""
+    if settings == base_settings(key_file):
+        _fresh_database(_shared_app)
+        yield _shared_app
+        return
     from xueji_site import main
     wsgi = main({}, **settings)
     yield wsgi
-    for db in databases(wsgi.registry).values():
-        db.close()
+    close_databases(wsgi.registry)
 
 
 class Browser(webtest.TestApp):
