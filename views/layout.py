@@ -186,10 +186,12 @@ class Layout:
         """What a printed page says it covers: the scope by name, and the date (issue 12)."""
         import datetime
         from pyramid.traversal import find_root
+        # tree nodes only: an error page's context is the exception (a Response with a content_type);
+        # and no database for a page without a user (a refused request may have no transaction)
+        if self.user is None or not isinstance(self.context, Node):
+            return ""
         site = getattr(self.request, "site", None)
-        # tree nodes only: an error page's context is the exception (a Response with a content_type)
-        if self.user is None or site is None or not isinstance(self.context, Node) \
-                or find_root(self.context) is not site:
+        if site is None or find_root(self.context) is not site:
             return ""
         scope = "、".join(reports.scope_titles(site, self.user, self.context, self.t))
         return self.t(_("${scope} · 打印日期 ${date} · ${who}", mapping={
