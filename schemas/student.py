@@ -27,7 +27,7 @@ from xueji_site.tree.nodes import school_year
 from xueji_site.record.indexes import find_student_by_hash
 from xueji_site.kernel.crypto import keyring
 from xueji_site.kernel import permissions
-from xueji_site.kernel.i18n import negotiate_locale
+
 
 ID_ERRORS = {
     "length": _("身份证号应为18位（或15位旧号）"),
@@ -260,7 +260,7 @@ def _nationality_widget(node, kw):
         return deform.widget.SelectWidget(values=nationalities.choices())
     blank = [("", request.localizer.translate(_("— 请选择 —")))]
     return deform.widget.SelectWidget(
-        values=blank + nationalities.choices(negotiate_locale(request), request.localizer.translate))
+        values=blank + nationalities.choices(request.locale_name, request.localizer.translate))
 
 
 def _nationality(node, value):

@@ -15,7 +15,7 @@ import deform
 from pyramid.threadlocal import get_current_request
 
 from xueji_site.standards import places
-from xueji_site.kernel.i18n import negotiate_locale
+
 
 
 class PlaceWidget(deform.widget.TextInputWidget):
@@ -28,7 +28,7 @@ class PlaceWidget(deform.widget.TextInputWidget):
         if not cstruct or cstruct is colander.null:
             return ""
         request = get_current_request()
-        locale = negotiate_locale(request) if request is not None else "zh_Hans"
+        locale = request.locale_name if request is not None else "zh_Hans"
         return places.full_name(cstruct, locale)
 
     def places_url(self):

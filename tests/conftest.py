@@ -99,6 +99,20 @@ def app(settings, key_file, _shared_app):
     close_databases(wsgi.registry)
 
 
+@contextlib.contextmanager
+def setting(app, name, text):
+    """Run with one declared setting changed (the app parses settings once, at start),
+    then put it back: the session's application is shared between tests."""
+    from xueji_site.kernel import settings as xueji_settings
+    registry = app.registry
+    before = registry.xueji_settings[name]
+    registry.xueji_settings[name] = xueji_settings.declared(registry)[name].parse(text)
+    try:
+        yield
+    finally:
+        registry.xueji_settings[name] = before
+
+
 class Browser(webtest.TestApp):
     """A webtest client that can log in through the real form."""
 

@@ -13,7 +13,7 @@ from pyramid.threadlocal import get_current_registry
 from pyramid_mailer.interfaces import IMailer
 
 from xueji_site.kernel import contacts
-from .conftest import Browser, add_user, base_settings, build_tree, open_site
+from .conftest import Browser, add_user, base_settings, build_tree, open_site, setting
 from .test_scripts import demo_site, opened, script, write_ini  # noqa: F401  (demo_site: a fixture)
 
 
@@ -246,14 +246,11 @@ def test_own_change_needs_a_recent_password(app):
         add_user(site, "ning")
     ning = _client(app, "ning")
     form = _own_form(ning)
-    app.registry.settings["xueji.reauth_seconds"] = "0"
     time.sleep(0.01)
-    try:
+    with setting(app, "xueji.reauth_seconds", "0"):
         form["phone"] = "13700001111"
         response = form.submit("save", status=303)
         assert "/reauth" in response.location
-    finally:
-        app.registry.settings["xueji.reauth_seconds"] = "900"
     with open_site(app) as site:
         assert site.principals.by_login_name("ning").phone == ""
 

@@ -3,6 +3,7 @@
 import pytest
 from pyramid.threadlocal import get_current_registry
 
+from xueji_site.record import review
 from .conftest import Browser, add_user, build_tree, open_site, resolve
 from .test_bad_input import _field_error
 
@@ -43,7 +44,7 @@ def test_the_pupils_name_fields_refuse_formulas_and_markup(app, registrar, field
         assert MESSAGE in (_field_error(page, field) or ""), (field, value)
     assert _stored(app, pupil, field) == before
     with open_site(app) as site:
-        assert resolve(site, pupil).pending_change is None
+        assert review.pending_of(resolve(site, pupil)) is None
 
 
 def test_real_names_pass(app, registrar):

@@ -149,7 +149,7 @@ def test_a_primary_guardian_and_family_members_both_show(app, pupil):
     page = _client(app, "reg").get(pupil)
     family = _section(page, "family")
     assert _value(family, "guardian_name") == "李建国" and _value(family, "guardian_relation") == "父亲"
-    table = re.search(r'<table[^>]*id="family-members".*?</table>', family, re.S).group(0)
+    table = re.search(r'<table[^>]*id="part-FamilyMember".*?</table>', family, re.S).group(0)
     assert table.count("李建国") == 1 and "王丽" in table and "母亲" in table
 
 

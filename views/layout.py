@@ -9,7 +9,7 @@ from pyramid.threadlocal import get_current_request
 
 from xueji_site.exports import approvals
 from xueji_site.kernel import chain, content, permissions as P
-from xueji_site.kernel.i18n import LOCALE_LABELS, LOCALES, _, negotiate_locale
+from xueji_site.kernel.i18n import LOCALE_LABELS, LOCALES, _
 from xueji_site.kernel import breakglass
 from xueji_site.search import reports
 from xueji_site.kernel.nodes import Node
@@ -40,7 +40,7 @@ class Layout:
         self.context = context
         self.user = request.user
         self.t = request.localizer.translate
-        self.locale = negotiate_locale(request)
+        self.locale = request.locale_name
         self.locales = [(code, LOCALE_LABELS[code]) for code in LOCALES]
 
     def title_of(self, obj):

@@ -13,7 +13,6 @@ from pyramid.view import view_config
 
 from xueji_site.kernel import permissions as P
 from xueji_site.standards import places
-from xueji_site.kernel.i18n import negotiate_locale
 from xueji_site.kernel.nodes import Site
 
 _BODIES = {}
@@ -28,7 +27,7 @@ def _body(locale):
 
 @view_config(context=Site, name="places.json", permission=P.ACCOUNT, request_method="GET")
 def places_json(context, request):
-    body, etag = _body(negotiate_locale(request))
+    body, etag = _body(request.locale_name)
     if etag in request.if_none_match:
         response = Response(status=304)
         del response.content_type

@@ -17,7 +17,7 @@ import deform
 
 from xueji_site.standards import countries as nationalities, places
 from xueji_site.kernel import permissions as P
-from xueji_site.kernel.i18n import _, negotiate_locale
+from xueji_site.kernel.i18n import _
 from xueji_site.standards.idnumbers import mask_field
 from xueji_site.record.layout import OTHER, SECTIONS  # the one definition of the sections
 from .tables import cell
@@ -38,9 +38,9 @@ def value_text(request, ct, schema, obj, name, value):
     if isinstance(value, bool):
         return t(_("是") if value else _("否"))
     if name in PLACE_FIELDS or getattr(schema[name].widget, "shows", None) == "place":
-        return places.display(value, negotiate_locale(request))
+        return places.display(value, request.locale_name)
     if name in NATIONALITY_FIELDS:
-        return nationalities.name(value, t, negotiate_locale(request))
+        return nationalities.name(value, t, request.locale_name)
     if name in MONTH_FIELDS and isinstance(value, str) and len(value) == 6 and value.isdigit():
         return "%s-%s" % (value[:4], value[4:])
     widget = schema[name].widget
