@@ -8,6 +8,7 @@ from pyramid.threadlocal import get_current_registry
 from pyramid.traversal import resource_path
 
 from xueji_site.kernel import content
+from xueji_site.kernel.root import databases
 from xueji_site.status import changes as workflow
 from .conftest import Browser, add_user, build_tree, open_site, resolve, student_values, valid_id
 
@@ -49,14 +50,16 @@ _clients = {}
 
 
 def client(app, login):
-    """One logged-in browser per user and app (logging in again and again would
-    rightly trip the per-address login throttle)."""
-    key = (id(app), login)
-    if key not in _clients:
+    """One logged-in browser per user and database (logging in again and again would
+    rightly trip the per-address login throttle; the session's app gets a new
+    database, with new users, for every test)."""
+    db = databases(app.registry)[""]
+    held = _clients.get((id(app), login))
+    if held is None or held[0] is not db:
         browser = Browser(app)
         browser.login(login)
-        _clients[key] = browser
-    return _clients[key]
+        held = _clients[(id(app), login)] = (db, browser)
+    return held[1]
 
 
 def token(browser):
