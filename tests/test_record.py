@@ -145,10 +145,11 @@ def test_deleting_a_record_takes_its_family_and_index_entries(app, people):
     with open_site(app) as site:
         pupil = resolve(site, url)
         content.create("FamilyMember", pupil, {"name": "李母", "relation": "12"}, get_current_registry())
-    reg = _client(app, "reg")
-    page = reg.get(url + "delete")
+        add_user(site, "root", "sysadmin")  # only a sysadmin deletes a record (test_cancellation.py)
+    root = _client(app, "root")
+    page = root.get(url + "delete")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    reg.post(url + "delete", {"csrf_token": token, "delete": "1"}, status=303)
+    root.post(url + "delete", {"csrf_token": token, "delete": "1", "reason": "重复录入"}, status=303)
     with open_site(app) as site:
         assert len(resolve(site, PUPIL)) == 0
         assert list(site.catalog["content_type"].applyEq("FamilyMember")) == []

@@ -97,7 +97,8 @@ def release(app, pupil_path):
     browser = Browser(app, extra_environ={"REMOTE_ADDR": "127.0.0.1", "HTTP_ACCEPT_LANGUAGE": "zh-CN"})
     browser.login("admin")
     page = browser.get(pupil_path + "/delete")
-    [form] = [f for f in page.forms.values() if f.action.endswith("/delete")]
+    form = page.forms["delete-form"]
+    form["reason"] = "误录"
     form.submit("delete", status=303)
     with open_site(app) as site:
         assert NAME not in [p.name for p in resolve(site, "/110000/110105/2111000001/2024-03").values()]

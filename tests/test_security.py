@@ -71,18 +71,21 @@ AS, AB, RC = P.APPROVE_SCHOOL, P.APPROVE_BUREAU, P.REQUEST_CHANGE
 GR, TG, IC = P.GRADUATE, P.TRACK_GRADUATES, P.ISSUE_CODE  # issue 5: graduation
 XE = P.APPROVE_EXPORT  # G3/G4: approving bulk and external exports (not on a pupil: no export is scoped there)
 BG = P.BREAK_GLASS  # 三员分立: the sysadmin reads a record masked, and in full only by break-glass
+# Issue 12 (5): nobody but a sysadmin deletes a pupil's record (soon after an entry in error);
+# registrars and bureaus cancel a wrong registration through a status change, and merge duplicates.
+M = P.MERGE
 EXPECTED = {
     # role, granted at: {node: permissions there}
     ("bureau_admin", "county_a"): {
         "province": set(), "county_a": {V, A, E, SH, AB, GR, XE}, "school_a": {V, A, E, D, SH, GR, XE},
-        "class_a": {V, A, E, D, SH, XE}, "pupil_a": {V, R, S, A, E, D, SH, AB, RC, TG}, "member_a": {V, R, S, E, D},
+        "class_a": {V, A, E, D, SH, XE}, "pupil_a": {V, R, S, A, E, M, SH, AB, RC, TG}, "member_a": {V, R, S, E, D},
         "school_b": set(), "pupil_b": set()},
     ("principal", "school_a"): {
         "county_a": set(), "school_a": {V, SH, AS, GR, XE}, "class_a": {V, SH, XE}, "pupil_a": {V, R, S, SH, AS, RC, TG, IC},
         "member_a": {V, R, S}, "school_b": set(), "pupil_b": set()},
     ("school_registrar", "school_a"): {
         "county_a": set(), "school_a": {V, A, E, SH, GR}, "class_a": {V, A, E, D, SH},
-        "pupil_a": {V, R, S, A, E, D, SH, RC, TG, IC}, "member_a": {V, R, S, E, D}, "school_b": set(), "pupil_b": set()},
+        "pupil_a": {V, R, S, A, E, M, SH, RC, TG, IC}, "member_a": {V, R, S, E, D}, "school_b": set(), "pupil_b": set()},
     ("head_teacher", "class_a"): {
         "school_a": set(), "class_a": {V}, "pupil_a": {V, R, A, E}, "member_a": {V, R, E, D},
         "class_b": set(), "pupil_b": set()},

@@ -14,6 +14,7 @@ def includeme(config):
     config.scan(".batch")
     config.scan(".workflow")
     config.scan(".duplicates")
+    config.scan(".record_removal")  # issue 12: a sysadmin's deletion of an entry made in error
     config.scan(".auth")
     config.scan(".sharing")
     config.scan(".auditlog")

@@ -33,7 +33,7 @@ def _merge(context, request):
     if keep is drop or duplicates.disc_person(keep, None) != duplicates.disc_person(drop, None):
         request.session.flash(t(_("只能合并疑似同一人的两条记录")))
         return HTTPSeeOther(request.resource_url(context, "duplicates"))
-    if not (request.has_permission(P.EDIT, keep) and request.has_permission(P.DELETE, drop)):
+    if not (request.has_permission(P.EDIT, keep) and request.has_permission(P.MERGE, drop)):
         raise HTTPForbidden()
     audit.log(request, "merge", keep, merged=drop.__name__)
     duplicates.merge(keep, drop)

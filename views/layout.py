@@ -11,6 +11,7 @@ from xueji_site.exports import approvals
 from xueji_site.kernel import chain, content, permissions as P
 from xueji_site.kernel.i18n import LOCALE_LABELS, LOCALES, _
 from xueji_site.kernel import breakglass
+from xueji_site.record import removal
 from xueji_site.search import reports
 from xueji_site.kernel.nodes import Node
 
@@ -143,7 +144,8 @@ class Layout:
             tabs.append((t(_("导入")), req.resource_url(ctx, "import"), view.startswith("import")))
         if ctx.content_type in ("Bureau", "School", "SchoolClass") and self.can(P.VIEW):  # G3/G4
             tabs.append((t(_("申请导出")), req.resource_url(ctx, "request-export"), view == "request-export"))
-        if ctx.content_type not in ("Site",) and self.can(P.DELETE):
+        if ctx.content_type not in ("Site",) and self.can(P.DELETE) and \
+                (ctx.content_type != "Student" or removal.may_delete(ctx, req.registry)):
             tabs.append((t(_("删除")), req.resource_url(ctx, "delete"), view == "delete"))
         return tabs
 

@@ -7,7 +7,8 @@ VIEW_RECORD = "view-record"    # open a full student record (audited)
 VIEW_SENSITIVE = "view-sensitive"  # see ID numbers, phones, addresses unmasked
 ADD = "add"                    # add children
 EDIT = "edit"                  # change a node's fields
-DELETE = "delete"              # remove a node
+DELETE = "delete"              # remove a node (a pupil's record: only a sysadmin, soon after an entry in error)
+MERGE = "merge-records"        # merge two records of one person (possible duplicates)
 SHARE = "share"                # grant and revoke local roles on a node
 MANAGE_USERS = "manage-users"  # create, lock and reset accounts
 AUDIT = "audit"                # read the audit log
@@ -28,7 +29,7 @@ UNSET = "xueji.permission-not-declared"
 
 ALL = (VIEW, VIEW_RECORD, VIEW_SENSITIVE, ADD, EDIT, DELETE, SHARE, MANAGE_USERS, AUDIT, ACCOUNT,
        APPROVE_SCHOOL, APPROVE_BUREAU, REQUEST_CHANGE, GUARDIAN_REQUEST, GRADUATE, TRACK_GRADUATES, ISSUE_CODE,
-       APPROVE_EXPORT, BREAK_GLASS)
+       APPROVE_EXPORT, BREAK_GLASS, MERGE)
 
 # Bundles the registrations grant together.
 STRUCTURE_ADMIN = frozenset({VIEW, ADD, EDIT, DELETE, SHARE})  # a bureau, school or class: its own

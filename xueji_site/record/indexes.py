@@ -5,6 +5,10 @@ from pyramid.traversal import find_root
 
 
 def disc_hashes(obj, default):
+    """A record's ID and 学籍号 look-up hashes; none for a registration cancelled as
+    made in error (status/changes.py ``void``): it no longer holds the number."""
+    if getattr(obj, "voided", False):
+        return default
     found = [h for h in (getattr(obj, "id_hash", None), getattr(obj, "registry_hash", None)) if h]
     return found or default
 

@@ -74,6 +74,7 @@ def includeme(config):
     config.add_evolve_step("0008-key-changes-on-the-chain", review.step_0008_key_changes_on_the_chain)
     config.include("xueji_site.record.indexes")
     config.include("xueji_site.record.duplicates")
+    config.include("xueji_site.record.removal")
     config.add_role(GUARDIAN, _("监护人"), 10, ("Student",))
     config.add_content_type(
         "Student", Student, title=_("学生"), schema="xueji_site.schemas.student:student_schema",
@@ -91,11 +92,14 @@ def includeme(config):
             # full only through break-glass, with a reason, audited and alerted.
             SYSADMIN: {P.VIEW, P.VIEW_RECORD, P.ADD, P.EDIT, P.DELETE, P.SHARE, P.BREAK_GLASS},
             SECURITY_ADMIN: {P.VIEW, P.SHARE},
-            BUREAU_ADMIN: P.RECORD_FULL | {P.ADD, P.EDIT, P.DELETE, P.SHARE, P.APPROVE_BUREAU,
+            # A registration made in error is cancelled (注销) through a status change, with a
+            # reason and review, not deleted: only a sysadmin may delete a record, within
+            # xueji.hard_delete_hours of its entry, its content sealed in the audit (removal.py).
+            BUREAU_ADMIN: P.RECORD_FULL | {P.ADD, P.EDIT, P.MERGE, P.SHARE, P.APPROVE_BUREAU,
                                            P.REQUEST_CHANGE, P.TRACK_GRADUATES},
             PRINCIPAL: P.RECORD_FULL | {P.SHARE, P.APPROVE_SCHOOL, P.REQUEST_CHANGE, P.TRACK_GRADUATES,
                                         P.ISSUE_CODE},
-            SCHOOL_REGISTRAR: P.RECORD_FULL | {P.ADD, P.EDIT, P.DELETE, P.SHARE, P.REQUEST_CHANGE,
+            SCHOOL_REGISTRAR: P.RECORD_FULL | {P.ADD, P.EDIT, P.MERGE, P.SHARE, P.REQUEST_CHANGE,
                                                P.TRACK_GRADUATES, P.ISSUE_CODE},
             HEAD_TEACHER: {P.VIEW, P.VIEW_RECORD, P.ADD, P.EDIT},
             TEACHER: {P.VIEW},

@@ -53,6 +53,7 @@ class ChangeType:
 
 
 _ACTIVE = frozenset({ENROLLED, SUSPENDED})
+VOID = "void"
 TYPES = {t.name: t for t in (
     ChangeType("transfer", _("转学"), frozenset({ENROLLED}), (TO_SCHOOL, TO_COUNTY, SCHOOL, COUNTY), ENROLLED,
                needs_target=True),
@@ -70,6 +71,11 @@ TYPES = {t.name: t for t in (
                (SCHOOL, COUNTY), ENROLLED),
     ChangeType("cancel", _("注销"), frozenset({DECEASED, WITHDRAWN, EXPELLED, ABROAD, TRANSFERRED_OUT}),
                (SCHOOL, COUNTY), CANCELLED),
+    # A registration made in error (a pupil who never came, one registered at the wrong
+    # school): cancelled with a reason and the county's review, never deleted. The record
+    # stays, read-only, and no longer holds its ID number (record/indexes.py), so the
+    # right school can register the pupil.
+    ChangeType(VOID, _("注销（误录学籍）"), _ACTIVE | {DROPPED_OUT, ABROAD}, (SCHOOL, COUNTY), CANCELLED),
 )}
 
 OPEN, APPROVED, REJECTED, WITHDRAWN_REQUEST = chain.OPEN, chain.APPROVED, chain.REJECTED, chain.WITHDRAWN
@@ -140,6 +146,8 @@ def check_allowed(kind, student, target_class=None, today=None, target_school=No
         raise WorkflowError(_("未知的异动类型"))
     if open_change_of(student) is not None:
         raise WorkflowError(_("该学生已有一项未办结的异动，一次只能办理一项"))
+    if kind == "reinstate" and student.voided:
+        raise WorkflowError(_("误录注销的学籍不能恢复；如确属本校学生，请重新注册"))
     if student.status not in change_type.from_statuses:
         raise WorkflowError(_("学籍状态为“${status}”时不能办理${kind}", mapping={
             "status": STATUS_LABELS.get(student.status, student.status), "kind": change_type.label}))
@@ -278,6 +286,8 @@ def _approved(change, registry):
         student.suspended_until = change.payload.get("ends_on")
     elif change_type.name == "resume":
         student.suspended_until = None
+    elif change_type.name == VOID:
+        student.voided = True
     note = "%s%s%s" % (change_type.label, history.HISTORY_SEPARATOR, change.reason)
     history.record(student, "status-changed", (("status", before, student.status),), note=note,
                    actor=tuple(change.decisions[-1][1:3]))
