@@ -1,10 +1,13 @@
-"""xueji-remind CONFIG [--dry-run]: e-mail the approvers of every overdue request.
+"""xueji-remind CONFIG [--dry-run]: e-mail the approvers of every overdue request, and the
+schools of pupils whose 休学 has ended.
 
 Every process on the approval chain (status changes, key-field changes,
 export approvals, graduation) has working-day deadlines per step. Run this
 daily (cron or a systemd timer): each overdue step is reminded at most once
 a day, its ApprovalOverdue event is audited, and the mail leaves only when
-the run commits.
+the run commits. A pupil still suspended after the end of an approved 休学 is
+reminded to whoever may start a status change at the school, once a day
+(status/resumption.py).
 """
 import datetime
 
@@ -12,6 +15,7 @@ from pyramid.request import Request
 from pyramid_mailer import get_mailer
 
 from xueji_site.kernel import chain, events, mail
+from xueji_site.status import resumption
 from . import common
 
 
@@ -43,10 +47,14 @@ def main_(argv):
                     told += mail.announce(mailer, translate, site, change, sender, overdue=True,
                                           registry=env.registry)
                     change.reminded_on = today
+            pupils, schools_told = resumption.remind(site, mailer, translate, sender, today, env.registry,
+                                                     dry_run=args.dry_run)
+            print("suspensions ended, not resumed: %d pupil(s)" % pupils)
+            told += schools_told
             if args.dry_run:
                 conn.transaction_manager.abort()
                 conn.transaction_manager.begin()
-    print("reminded %d approver(s)%s" % (told, " (dry run)" if args.dry_run else ""))
+    print("reminded %d person(s)%s" % (told, " (dry run)" if args.dry_run else ""))
     return 0
 
 

@@ -1,6 +1,7 @@
 """Approvers hear of what waits for them: mail through a real local SMTP server,
 sent only after the change commits; overdue reminders from xueji-remind."""
 import configparser
+import datetime
 import email
 import socket
 import time
@@ -126,6 +127,10 @@ def test_remind_script_mails_overdue_approvers_once_a_day(tmp_path, smtp, key_fi
             change = workflow.start("abroad", n["pupil_a"], user, "随父母出国")
             change.step_started -= 30 * 86400
             workflow.reindex(n["pupil_a"])
+            # school B's pupil, still suspended months after her 休学 ended (status/resumption.py)
+            add_user(site, "reg_b", "school_registrar", at=n["school_b"]).email = "reg_b@example.test"
+            n["pupil_b"].status, n["pupil_b"].suspended_until = "suspended", datetime.date(2025, 7, 1)
+            workflow.reindex(n["pupil_b"])
     finally:
         for db in databases(app.registry).values():
             db.close()
@@ -142,9 +147,11 @@ def test_remind_script_mails_overdue_approvers_once_a_day(tmp_path, smtp, key_fi
     time.sleep(0.3)
     assert inbox.messages == []
     assert remind.main([str(path)]) == 0
-    (recipients, message), = _wait_for(inbox, 1)
-    assert recipients == ["head_a@example.test"] and "超过办理期限" in _body(message)
+    sent = {tuple(to): message for to, message in _wait_for(inbox, 2)}
+    assert set(sent) == {("head_a@example.test",), ("reg_b@example.test",)}
+    assert "超过办理期限" in _body(sent[("head_a@example.test",)])
+    assert "2025-07-01" in _body(sent[("reg_b@example.test",)]) and "休学" in _body(sent[("reg_b@example.test",)])
     assert remind.main([str(path)]) == 0  # the same day again: no second mail
     time.sleep(0.3)
-    assert len(inbox.messages) == 1
+    assert len(inbox.messages) == 2
     crypto.install(crypto.load_key_file(key_file))

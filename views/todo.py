@@ -1,12 +1,14 @@
 """The user's to-do list (待办): every request on the approval chain they may decide
 now, whatever the process, oldest first, each linked to the page it is decided on.
-The count shows beside "待办" on every page (views/layout.py)."""
+The count shows beside "待办" on every page (views/layout.py). Below it, for those
+who start status changes, the pupils whose 休学 has ended (status/resumption.py)."""
 import datetime
 
 from pyramid.view import view_config
 
 from xueji_site.kernel import chain, permissions as P
 from xueji_site.kernel.nodes import Site
+from xueji_site.status import resumption
 
 
 def items(request):
@@ -28,7 +30,18 @@ def items(request):
     return found
 
 
+def resumptions(request, today=None):
+    """Pupils in the user's scope, still suspended after their 休学 ended, whose status
+    the user may change: longest overdue first."""
+    t = request.localizer.translate
+    return [{"name": t(student.title), "klass": "%s %s" % (student.__parent__.__parent__.title,
+                                                           t(student.__parent__.title)),
+             "due": student.suspended_until.isoformat(), "url": request.resource_url(student, "status")}
+            for student in resumption.overdue(request.site, today, request.user)
+            if request.has_permission(P.REQUEST_CHANGE, student)]
+
+
 @view_config(context=Site, name="todo", permission=P.ACCOUNT, renderer="templates/todo.pt")
 def todo(context, request):
     request.response.cache_control = "no-store"
-    return {"items": items(request)}
+    return {"items": items(request), "resumptions": resumptions(request)}

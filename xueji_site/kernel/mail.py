@@ -51,9 +51,10 @@ def masked_name(name):
     return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
 
 
-def approvers(site, node, permission, registry=None):
-    """Active users with an e-mail holding, on ``node`` itself, a role with ``permission`` there."""
-    roles = security.roles_with(node.content_type, permission, registry)
+def approvers(site, node, permission, registry=None, type_name=None):
+    """Active users with an e-mail holding, on ``node`` itself, a role with ``permission``
+    there (or, with ``type_name``, on the objects of that type below it)."""
+    roles = security.roles_with(type_name or node.content_type, permission, registry)
     found = []
     for principal, held in (node.local_roles or {}).items():
         user = site.principals.get(principal)

@@ -95,6 +95,7 @@ class Student(Stamped, Node, Container):
     history = None
     approval_ids = None     # ids of the requests about this pupil on the approval chain (kernel/chain.py)
     suspended_until = None  # the end of an approved 休学
+    resume_reminded_on = None  # the day xueji-remind last told the school a 休学 had ended
     voided = False          # cancelled as a registration made in error (status/changes.py void)
     _sealed_photo = None
     photo_consent = None  # (userid, login, when) of the guardian consent recorded for an under-14
