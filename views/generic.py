@@ -4,7 +4,6 @@ import datetime
 
 import colander
 import deform
-from pyramid.i18n import TranslationString
 from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.traversal import resource_path
 from pyramid.view import view_config
@@ -12,14 +11,14 @@ from pyramid.view import view_config
 from xueji_site.exports import approvals
 from xueji_site.kernel import audit, catalog, chain, content, history, integrity, permissions as P
 from xueji_site.kernel.folder import Container, NameError_
-from xueji_site.kernel.i18n import DOMAIN, _
+from xueji_site.kernel.i18n import _
 from xueji_site.kernel.nodes import Leaf, Node, Site
 from xueji_site.kernel.registry import content_registry
 from xueji_site.kernel.subrecords import Collection, SubRecord, collection_of
 from xueji_site.record import review
 from xueji_site.record.models import Student
 from xueji_site.schemas.base import without_sensitive
-from . import approvals as approval_views, listing as listing_views, record_sections
+from . import approvals as approval_views, history_rows, listing as listing_views, record_sections
 from .tables import cell, download
 
 PAGE_SIZE = 50
@@ -249,41 +248,7 @@ def collection_contents(context, request):
 
 
 def _history_rows(context, request):
-    t = request.localizer.translate
-    ct = content.type_of(context)
-    schema = _bound_schema(request, context, ct, adding=False)
-    titles = {node.name: t(node.title) for node in schema.children}
-    rows = []
-    for when, _userid, login, kind, changes, note in history.entries(context):
-        shown = ["%s: %s → %s" % (titles.get(f, f), before, after) for f, before, after in changes]
-        rows.append((datetime.datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M"), login,
-                     t(HISTORY_KINDS.get(kind, kind)), shown, _note(note, t)))
-    return rows
-
-
-def _note(note, translate):
-    """A history note: a request's entries begin with what was asked (a msgid),
-    then the reason given (kernel/history.py)."""
-    asked, sep, rest = (note or "").partition(history.HISTORY_SEPARATOR)
-    if not sep:
-        return note
-    return translate(TranslationString(asked, domain=DOMAIN)) + sep + rest
-
-
-HISTORY_KINDS = {"photo-changed": _("更换照片"), "photo-removed": _("删除照片"), "create": _("建立学籍"),
-                 "modify": _("修改"), "move": _("移动"), "add-part": _("添加记录"), "modify-part": _("修改记录"),
-                 "remove-part": _("删除记录"),
-                 "change-requested": _("提交关键信息变更"), "change-approved-school": _("学校审核通过"),
-                 "change-approved-bureau": _("教育局审核通过"), "change-rejected": _("变更被驳回"),
-                 "change-withdrawn": _("变更已撤回"),
-                 "status-requested": _("申请学籍异动"), "status-step": _("异动审批通过一个环节"),
-                 "status-approved-school": _("学校审批通过"), "status-approved-county": _("县级教育局审批通过"),
-                 "status-approved-province": _("省级教育局审批通过"),
-                 "status-approved-to_school": _("转入学校审批通过"),
-                 "status-approved-to_county": _("转入地县级教育局审批通过"),
-                 "status-approved-to_province": _("转入地省级教育局审批通过"),
-                 "status-rejected": _("异动被驳回"), "status-withdrawn": _("异动已撤回"),
-                 "status-changed": _("学籍状态变更")}
+    return history_rows.rows(context, request, lambda req, obj, ct: _bound_schema(req, obj, ct, adding=False))
 
 
 def _pending(context, request):
