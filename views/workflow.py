@@ -73,6 +73,7 @@ def status_page(context, request):
         "kinds": [(k, t(workflow.TYPES[k].label)) for k in (LOCAL_KINDS if may_request else
                                                               GUARDIAN_KINDS if as_guardian else [])],
         "as_guardian": as_guardian,
+        "typed": _typed(request, STATUS_FIELDS),
         "classes": [(k, t(school[k].title)) for k in school.keys() if k != context.__parent__.__name__],
         "error": None,
     }
@@ -96,8 +97,12 @@ def _start(context, request, page):
     target_key = request.POST.get("target", "")
     school = workflow.school_of(context)
     target = school.get(target_key) if target_key and kind != "transfer" else None
-    target_school = _school_by_code(request, request.POST.get("school_code", "")) if kind == "transfer" else None
+    code = request.POST.get("school_code", "")
+    target_school = _school_by_code(request, code) if kind == "transfer" else None
     try:
+        if kind == "transfer" and code.strip() and target_school is None:
+            raise workflow.WorkflowError(_("没有学校标识码为“${code}”的学校，请核对后重新填写",
+                                           mapping={"code": code.strip()[:10]}))
         scan = _read_scan(request)  # checked first: a request is not made without its scan
         starts_on, ends_on = _date(request, "starts_on"), _date(request, "ends_on")
         change = workflow.start(kind, context, request.user, request.POST.get("reason", ""), target,
@@ -124,7 +129,8 @@ def transfer_in(context, request):
     the same answer: nothing is learnt by guessing.
     """
     t = request.localizer.translate
-    page = {"classes": [(k, t(context[k].title)) for k in context.keys()], "error": None}
+    page = {"classes": [(k, t(context[k].title)) for k in context.keys()], "error": None,
+            "typed": _typed(request, TRANSFER_FIELDS)}
     if request.method != "POST":
         return page
     student = _find_pupil(request, request.POST.get("number", ""), request.POST.get("name", ""))
@@ -143,6 +149,21 @@ def transfer_in(context, request):
     audit.log(request, "transfer-request", student, to=resource_path(target))
     request.session.flash(t(_("转学申请已提交，等待本校审核")))
     return HTTPSeeOther(request.resource_url(context))
+
+
+STATUS_FIELDS = ("kind", "target", "school_code", "starts_on", "ends_on", "reason")
+TRANSFER_FIELDS = ("number", "name", "target", "reason")
+
+
+class _Typed(dict):
+    __getattr__ = dict.get
+
+
+def _typed(request, names):
+    """What the user typed into a form, to show it again after a refusal (never retyped)."""
+    posted = request.POST if request.method == "POST" else {}
+    values = ((name, posted.get(name, "")) for name in names)
+    return _Typed((name, value if isinstance(value, str) else "") for name, value in values)
 
 
 def _date(request, name):

@@ -157,7 +157,7 @@ def check_allowed(kind, student, target_class=None, today=None, target_school=No
         raise WorkflowError(_("义务教育阶段不得办理${kind}", mapping={"kind": change_type.label}))
     if change_type.not_in_last_grade and grade == 12:
         raise WorkflowError(_("高三不得留级"))
-    if change_type.name == "transfer" and target_class is None and target_school is not None:
+    if change_type.name == "transfer" and target_class is None:  # a guardian names the school only
         check_target_school(student, target_school, today)
     elif change_type.needs_target:
         _check_target(change_type, student, target_class, today)
