@@ -273,3 +273,28 @@ def test_api_does_not_hand_out_a_class_beyond_the_limit(app, tree, browser):
         reads = site.audit.newest(lambda e: e.action == "export")
         assert [(e.result, dict(e.detail)["via"], dict(e.detail)["rows"]) for e in reads] == \
             [("ok", "api", "1"), ("denied", "api", "5")]
+
+
+def test_the_refusal_points_to_an_approval_already_asked_for_or_granted(app, tree):
+    """Issue 12: the 403 of a large export links to the user's own approval of exactly it."""
+    approval_id = _approval(app, "reg", CLASS_A, approver=None)
+    browser = _login(app, "reg")
+    page = browser.get(CLASS_A + "export?type=Student&format=csv", status=403)
+    assert page.html.find(id="waiting-approval") is not None and page.html.find(id="request-approval") is None
+    assert approval_id in page.html.find(id="waiting-approval").a["href"]
+    with open_site(app) as site:
+        approvals.decide(site, site.principals.by_login_name("head"), approvals.get(site, approval_id), True, "同意")
+    page = browser.get(CLASS_A + "export?type=Student&format=csv", status=403)
+    granted = page.html.find(id="granted-approval")
+    assert granted is not None and approval_id in granted.text
+    use = page.html.find(id="use-approval")["href"]
+    assert "approval=" + approval_id in use and "format=csv" in use and "type=Student" in use
+    # another export (a search, not this listing) is not cleared by it
+    other = browser.get(SCHOOL_A + "search", {"gender": "1", "export": "csv"}, status=403)
+    assert other.html.find(id="granted-approval") is None and other.html.find(id="request-approval") is not None
+    # someone else's refusal does not show it
+    assert _login(app, "reg2").get(CLASS_A + "export?type=Student&format=csv",
+                                   status=403).html.find(id="granted-approval") is None
+    assert len(_csv(browser.get(use))) == 6
+    page = browser.get(CLASS_A + "export?type=Student&format=csv", status=403)  # used: ask again
+    assert page.html.find(id="granted-approval") is None and page.html.find(id="request-approval") is not None

@@ -12,7 +12,7 @@
 """
 import datetime
 from collections import namedtuple
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import deform
 from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
@@ -79,12 +79,24 @@ def _refusal(request, context, refused, rows, kind, covers):
     if isinstance(context, REQUESTABLE):
         request_url = request.resource_url(context, "request-export", query={
             "export": covers[0], "conditions": covers[2], "rows": rows, "kind": kind})
+    granted, waiting = approvals.for_this_export(request.site, request.user, context, rows, kind, covers)
     values = {"status": 403, "title": t(_("导出需要批准")), "message": t(refused.message),
-              "request_url": request_url}
+              "request_url": request_url if granted is None and waiting is None else None,
+              "granted": _granted_links(request, granted), "waiting": _page_url(request, waiting) if waiting else None}
     response = render_to_response("xueji_site.views:templates/export_refused.pt", values, request=request)
     response.status = 403
     response.cache_control = "no-store"
     return response
+
+
+def _granted_links(request, granted):
+    """The refused export again with the approval already granted for it, and its page."""
+    if granted is None:
+        return None
+    query = [(k, v) for k, v in request.GET.items() if k != "approval"] + [("approval", granted.id)]
+    return {"id": granted.id, "export": request.path_url + "?" + urlencode(query),
+            "page": _page_url(request, granted),
+            "until": datetime.datetime.fromtimestamp(granted.expires_at).strftime("%Y-%m-%d %H:%M")}
 
 
 # -- the request form -------------------------------------------------------------

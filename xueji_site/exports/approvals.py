@@ -309,6 +309,23 @@ def check(site, user, node, rows, kind, covers, approval_id, limit=DEFAULT_ROWS,
     return approval
 
 
+def for_this_export(site, user, node, rows, kind, covers, now=None):
+    """``user``'s own approvals for exactly this export: (one that clears it now, or None;
+    one still waiting for its decision, or None). A refused export points to them."""
+    granted = waiting = None
+    if user is None:
+        return None, None
+    for approval in requested_by(site, user):
+        if approval.scope != resource_path(node) or approval.covers() != tuple(covers) or approval.kind != kind:
+            continue
+        state = approval.state(now)
+        if granted is None and state == APPROVED and rows <= approval.max_rows:
+            granted = approval
+        elif waiting is None and state == PENDING:
+            waiting = approval
+    return granted, waiting
+
+
 def use(approval, rows, now=None):
     """Mark ``approval`` used: in the export's transaction, beside its audit entry."""
     approval.used_at = now or time.time()
