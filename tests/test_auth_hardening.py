@@ -8,9 +8,14 @@ import pyotp
 import pytest
 from freezegun import freeze_time
 
+from pyramid.threadlocal import get_current_registry
+
+from xueji_site.exports import approvals
+from xueji_site.kernel import content
 from xueji_site.schemas.accounts import common_passwords, password_problems
 from .test_backup import keep_keyring  # noqa: F401  (a fixture)
-from .conftest import PASSWORD, TOTP_SECRET, Browser, add_user, base_settings, open_site
+from .conftest import PASSWORD, TOTP_SECRET, Browser, add_user, base_settings, build_tree, open_site
+from .conftest import student_values, valid_id
 from xueji_site.kernel.root import database
 
 DAY = datetime.timedelta(days=1)
@@ -501,3 +506,46 @@ def test_listing_export_and_import_also_need_a_recent_password(app):
         clock.tick(datetime.timedelta(minutes=16))
         for url in (school + "export?type=SchoolClass&format=csv", school + "import"):
             assert "/reauth?came_from=" in browser.get(url, status=303).location
+
+
+def test_every_bulk_export_declares_its_password_gate(app):
+    """Exports are views of their own with their gates declared (views/derivers.py): the
+    audit log, the alerts and a search need a recent password; a report of counts does not."""
+    with freeze_time(T0) as clock:
+        with open_site(app) as site:
+            add_user(site, "aud", "auditor")
+            add_user(site, "sec", "security_admin")
+        auditor, security = Browser(app), Browser(app)
+        auditor.login("aud")
+        security.login("sec")
+        assert "csv" in auditor.get("/alerts?export=csv").content_type
+        auditor.get("/alerts?export=pdf", status=400)
+        clock.tick(datetime.timedelta(minutes=16))
+        for url in ("/alerts?export=csv", "/audit?export=xlsx"):
+            assert "/reauth?came_from=" in auditor.get(url, status=303).location, url
+        assert "/reauth?came_from=" in security.get("/search?q=x&export=csv", status=303).location
+        assert "csv" in security.get("/reports?export=csv").content_type
+
+
+def test_the_password_gate_comes_before_an_approval_is_used(app):
+    """An export sent back for the password does not use up the approval it came with."""
+    with freeze_time(T0) as clock:
+        with open_site(app) as site:
+            registry = get_current_registry()
+            nodes = build_tree(site, registry)
+            for n in range(60):  # past the default threshold of 60 rows
+                content.create("Student", nodes["class_a"], student_values(
+                    valid_id("11010520170401%03d" % (101 + 2 * n)), "学生", "1"), registry)
+            reg = add_user(site, "reg", "school_registrar", at=nodes["school_a"])
+            head = add_user(site, "head", "principal", at=nodes["school_a"])
+            approval = approvals.request_export(site, reg, nodes["class_a"], "internal", "核对", "", "listing",
+                                                "Student", "", 61)
+            approvals.decide(site, head, approval, True, "同意")
+            approval_id = approval.id
+        browser = Browser(app)
+        browser.login("reg")
+        clock.tick(datetime.timedelta(minutes=16))
+        url = "/110000/110105/2111000001/2024-03/export?type=Student&format=csv&approval=" + approval_id
+        browser.get(url, status=303)
+        with open_site(app) as site:
+            assert approvals.get(site, approval_id).state() == approvals.APPROVED  # not used up

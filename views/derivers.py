@@ -8,11 +8,21 @@
   logout, language).
 
 Static assets stay reachable so that those pages render styled.
+
+And the gates a view declares where a reader looks, as view options:
+
+* ``require_reauth=True``: a password checked in the last minutes;
+* ``clears_export=rows_of``: an export of pupils' data past the threshold, or
+  for an outside body, needs an approval (G3/G4). ``rows_of(context, request)``
+  says what is exported: ``(rows, (export, type name, conditions))``, or None
+  for data that needs none. The view finds the approval's audit details in
+  ``request.export_clearance``. It runs after the password gate, so that an
+  approval is never used up by a request sent back for the password.
 """
 from pyramid.httpexceptions import HTTPSeeOther
 
 from xueji_site.kernel.policy import needs_second_factor, password_is_stale
-from . import reauth
+from . import approvals as approval_views, reauth
 
 
 def _is_static(request):
@@ -70,7 +80,30 @@ def reauth_gate(view, info):
 reauth_gate.options = ("require_reauth",)
 
 
+def export_gate(view, info):
+    rows_of = info.options.get("clears_export")
+    if rows_of is None:
+        return view
+
+    def gated(context, request):
+        asked = rows_of(context, request)
+        request.export_clearance = {"audience": approval_views.kind_of(request)}
+        if asked is not None:
+            rows, covers = asked
+            clearance = approval_views.demand(request, context, rows, approval_views.kind_of(request), covers)
+            if clearance.refusal is not None:
+                return clearance.refusal
+            request.export_clearance = clearance.detail
+        return view(context, request)
+
+    return gated
+
+
+export_gate.options = ("clears_export",)
+
+
 def includeme(config):
     config.add_view_deriver(password_guard)
     config.add_view_deriver(second_factor_guard)
     config.add_view_deriver(reauth_gate)
+    config.add_view_deriver(export_gate, under="reauth_gate")
