@@ -145,3 +145,37 @@ def test_html_site_unchanged_for_a_bearer_header(app, api):
     client, headers = _client(app, tokens["registrar"])
     page = client.get(paths["school_a"], headers=headers)
     assert re.search("朝阳实验小学", page.text)
+
+
+@pytest.mark.parametrize("header", ["Basic cmVnaXN0cmFyOng=", "", "Bearer not-a-token", "Bearer "])
+def test_a_cookie_session_never_rides_on_another_authorization_header(app, browser, api, header):
+    """Issue 20 (2): a logged-in browser's cookie plus an Authorization header that is not a
+    valid bearer token, and no CSRF token, changes nothing."""
+    paths, _tokens = api
+    browser.login("registrar")
+    response = browser.post(paths["school_a"] + "/edit", {"name": "改名学校", "save": "save"},
+                            headers={"Authorization": header}, expect_errors=True)
+    refused = response.status_int in (400, 401, 403) or (
+        response.status_int == 303 and response.location.split("?")[0].endswith("/login"))  # anonymous
+    assert refused, (header, response.status)
+    with open_site(app) as site:
+        assert resolve(site, paths["school_a"]).title == "朝阳实验小学"
+    # nor does the cookie make it the registrar's for reading: it is anonymous
+    page = browser.get(paths["school_a"] + "/", headers={"Authorization": header}, expect_errors=True)
+    assert page.status_int in (303, 401) and "朝阳实验小学" not in page.text
+    assert "朝阳实验小学" in browser.get(paths["school_a"] + "/").text  # the cookie alone still works
+
+
+def test_a_valid_bearer_token_acts_as_its_own_user_not_the_cookies(app, browser, api):
+    """With a valid token the request is the token's user's (no CSRF: no cookie is read):
+    the head teacher's token beside the registrar's cookie may not rename the school."""
+    paths, tokens = api
+    browser.login("registrar")
+    response = browser.post(paths["school_a"] + "/edit", {"name": "改名学校", "save": "save"},
+                            headers={"Authorization": "Bearer " + tokens["head"]}, expect_errors=True)
+    assert response.status_int == 403
+    with open_site(app) as site:
+        assert resolve(site, paths["school_a"]).title == "朝阳实验小学"
+    # and without any header the cookie session still needs its CSRF token
+    assert browser.post(paths["school_a"] + "/edit", {"name": "改名学校", "save": "save"},
+                        expect_errors=True).status_int == 400

@@ -41,6 +41,25 @@ def test_sealed_log_verifies_and_each_tampering_is_reported(app):
                             ("entry-unsealed", keys[-1] + 5)}
 
 
+FIELDS = ("when", "userid", "login", "address", "action", "path", "result", "detail")
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_the_seal_covers_every_field_of_an_entry(app, field):
+    """Issue 20 (1): changing any one field of a sealed entry, its details included
+    (an export's rows from 5 to 50000), is reported."""
+    with open_site(app) as site:
+        site.audit.append("u-1", "reg", "10.0.0.1", "export", "/110000/", audit.OK, {"rows": "5", "type": "Student"})
+        audit.seal(site.audit)
+        [key] = list(site.audit.entries.keys())
+        stored = list(site.audit.entries[key])
+        index = FIELDS.index(field)
+        stored[index] = {"when": stored[0] + 1, "detail": (("rows", "50000"), ("type", "Student"))}.get(
+            field, "tampered")
+        site.audit.entries[key] = tuple(stored)
+        assert [(p.kind, p.where) for p in audit.verify(site.audit)] == [("entry-changed", key)], field
+
+
 def test_removing_an_entry_with_its_seal_breaks_the_chain(app):
     with open_site(app) as site:
         _log_some(site, 4)

@@ -106,7 +106,8 @@ def user_from_bearer(request):
 
 
 def csrf_applies(request):
-    """CSRF callback: checks apply to cookie-authenticated requests only. A
-    request carrying an Authorization header is never authenticated by the
-    cookie (see ``request_user``), so a forged cross-site request gains nothing."""
-    return "Authorization" not in request.headers
+    """CSRF callback: checks apply to every request but one authenticated by a valid
+    bearer token (an API client). A request carrying an Authorization header is never
+    authenticated by the cookie (``request_user``), and one whose header is not a
+    valid token (Basic, empty, unknown) is checked like a browser's."""
+    return bearer_token(request) is None or request.user is None
