@@ -331,3 +331,31 @@ def test_in_app_sealing_can_be_switched_off(key_file):
             assert len(site.audit.unsealed) == len(site.audit.entries) > 0
     finally:
         database(app.registry).close()
+
+
+AUDIT_URLS = ("/audit", "/audit?export=csv", "/audit?action=login", "/audit-verify", "/alerts", "/alerts?export=csv")
+
+
+@pytest.mark.parametrize("login,role", [("aud", "auditor"), ("sec", "security_admin"), ("sys", "sysadmin")])
+def test_no_unsafe_method_on_any_audit_url_changes_the_log(app, login, role):
+    """Issue 20 (6): the pages of the audit log and the alerts answer only GET; POST, PUT,
+    PATCH and DELETE, even with a valid CSRF token, leave every entry as it was."""
+    with open_site(app) as site:
+        add_user(site, login, role)
+        _log_some(site, 3)
+        audit.seal(site.audit)
+    browser = Browser(app)
+    browser.login(login)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/password").text).group(1)
+    with open_site(app) as site:
+        before = dict(site.audit.entries.items())
+    for url in AUDIT_URLS:
+        for method in ("post", "put", "patch", "delete"):
+            call = getattr(browser, method)
+            response = call(url, {"csrf_token": token, "action": "purge", "key": str(min(before))},
+                            headers={"X-CSRF-Token": token}, expect_errors=True)
+            assert response.status_int in (400, 403, 404, 405), (url, method, response.status)
+    with open_site(app) as site:
+        after = dict(site.audit.entries.items())
+        assert all(after.get(key) == entry for key, entry in before.items())
+        assert audit.verify(site.audit) == []

@@ -28,7 +28,8 @@ def _alerts(context, request):
     return [_row(a, request.localizer.translate) for a in (book.newest(limit=500) if book is not None else [])]
 
 
-@view_config(context=Site, name="alerts", request_param="export", permission=P.AUDIT, require_reauth=True)
+@view_config(context=Site, name="alerts", request_param="export", request_method="GET", permission=P.AUDIT,
+             require_reauth=True)
 def alert_export(context, request):
     """The alerts as a file: they name accounts and addresses, so a recent password first."""
     fmt = request.params["export"]
@@ -39,7 +40,7 @@ def alert_export(context, request):
     return download(rows, [request.localizer.translate(h) for h in HEADER], "alerts", fmt)
 
 
-@view_config(context=Site, name="alerts", permission=P.AUDIT, renderer="templates/alerts.pt")
+@view_config(context=Site, name="alerts", request_method="GET", permission=P.AUDIT, renderer="templates/alerts.pt")
 def alert_list(context, request):
     t = request.localizer.translate
     rows = _alerts(context, request)

@@ -51,7 +51,8 @@ def _row(entry, t):
     return [when, entry.login, entry.address, action, entry.path, result, detail]
 
 
-@view_config(context=Site, name="audit", request_param="export", permission=P.AUDIT, require_reauth=True)
+@view_config(context=Site, name="audit", request_param="export", request_method="GET", permission=P.AUDIT,
+             require_reauth=True)
 def audit_export(context, request):
     """The entries the filters select, as a file: a bulk copy, so a recent password first."""
     fmt = request.params["export"]
@@ -63,7 +64,7 @@ def audit_export(context, request):
     return download([_row(e, t) for e in entries], [t(h) for h in HEADER], "audit", fmt)
 
 
-@view_config(context=Site, name="audit", permission=P.AUDIT, renderer="templates/audit.pt")
+@view_config(context=Site, name="audit", request_method="GET", permission=P.AUDIT, renderer="templates/audit.pt")
 def audit_log(context, request):
     params = request.params
     matches = _matcher(params)
@@ -89,7 +90,8 @@ PROBLEM_LABELS = {"seal-removed": _("封存记录缺失"), "chain-broken": _("�
                   "entry-removed": _("审计记录被删除"), "entry-changed": _("审计记录被修改")}
 
 
-@view_config(context=Site, name="audit-verify", permission=P.AUDIT, renderer="templates/audit_verify.pt")
+@view_config(context=Site, name="audit-verify", request_method="GET", permission=P.AUDIT,
+             renderer="templates/audit_verify.pt")
 def audit_verify(context, request):
     """The auditor checks the newest part of the hash chain (security.md C3) from the browser."""
     t = request.localizer.translate
