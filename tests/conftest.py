@@ -35,6 +35,7 @@ def base_settings(key_file, uri="memory://"):
         "xueji.session_secret": "test-secret-" + "x" * 40,
         "xueji.secure_cookies": "false",
         "xueji.bcrypt_rounds": "4",
+        "xueji.mailer": "memory",  # pyramid_mailer's outbox, for the tests to read
         "retry.attempts": "3",
     }
 

@@ -211,9 +211,8 @@ def test_formula_cells_are_defused_in_exports(app, attack_tree):
     form = admin.get("/110000/110105/2111000001/edit").forms["xueji-form"]
     form["name"] = '=HYPERLINK("http://evil.example","x")'
     form.submit("save", status=303)
-    csv = admin.get("/110000/110105/export?type=School&format=csv", expect_errors=True)
-    if csv.status_int != 200 or "csv" not in csv.content_type:
-        pytest.skip("this listing offers no csv export")
+    csv = admin.get("/110000/110105/export?type=School&format=csv")  # a broken export fails here
+    assert "csv" in csv.content_type
     text = csv.body.decode("utf-8-sig")
     assert "HYPERLINK" in text
     assert not re.search(r'(^|[,\n])"?=HYPERLINK', text)  # never a bare formula at a cell's start

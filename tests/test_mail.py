@@ -155,3 +155,19 @@ def test_remind_script_mails_overdue_approvers_once_a_day(tmp_path, smtp, key_fi
     time.sleep(0.3)
     assert len(inbox.messages) == 2
     crypto.install(crypto.load_key_file(key_file))
+
+
+def test_the_none_mailer_drops_messages_and_keeps_no_outbox(key_file):
+    """Issue 20 (7): ``xueji.mailer = none`` (the default) loads no test mailer."""
+    from xueji_site import main
+    from pyramid_mailer import get_mailer
+    from pyramid_mailer.mailer import DummyMailer
+    settings = {k: v for k, v in base_settings(key_file).items() if k != "xueji.mailer"}
+    app = main({}, **settings)
+    try:
+        mailer = get_mailer(app.registry)
+        assert not isinstance(mailer, DummyMailer) and not hasattr(mailer, "outbox")
+        assert mailer.bind(transaction_manager=None) is mailer and mailer.send(object()) is None
+    finally:
+        for db in databases(app.registry).values():
+            db.close()

@@ -9,7 +9,8 @@ the login.
 ``xueji.mailer`` chooses the delivery: ``smtp`` (production, mail.host /
 mail.port / mail.default_sender), ``debug`` (development: one file a message
 under ``mail.debug``, default ``var/mail``, written when the transaction
-commits: devmail.py), or ``none`` (the default: nothing leaves the process).
+commits: devmail.py), ``memory`` (tests: pyramid_mailer's outbox) or ``none``
+(the default: messages are dropped).
 """
 from email.policy import compat32
 
@@ -22,7 +23,7 @@ from pyramid.traversal import find_root
 from pyramid_mailer import _set_mailer, get_mailer
 
 from xueji_site.kernel import chain, events, security
-from xueji_site.kernel.devmail import FileMailer, mail_directory
+from xueji_site.kernel.devmail import FileMailer, NullMailer, mail_directory
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel import settings as xueji_settings
 
@@ -124,7 +125,9 @@ def includeme(config):
     elif kind == "debug":
         settings = config.registry.settings
         _set_mailer(config, FileMailer(mail_directory(settings), settings.get("mail.default_sender")))
-    else:
+    elif kind == "memory":
         config.include("pyramid_mailer.testing")
+    else:
+        _set_mailer(config, NullMailer())
     config.add_subscriber(on_waiting, events.ApprovalRequested)
     config.add_subscriber(on_waiting, events.ApprovalDecided)

@@ -69,7 +69,7 @@ KERNEL = (
                                                  "grants, imports and exports"),
     Setting("xueji.audit_seal_seconds", seconds_or_off, 60.0, "in-app audit sealing interval (off: cron only)"),
     Setting("xueji.bcrypt_rounds", whole(4, 16), 12, "bcrypt cost (4 in tests)"),
-    Setting("xueji.mailer", text, "none", "smtp, debug (files under mail.debug) or none"),
+    Setting("xueji.mailer", text, "none", "smtp, debug (files under mail.debug), memory (tests) or none (dropped)"),
     Setting("xueji.email_confirm_hours", whole(1), 24, "hours a link confirming a new e-mail address stays valid"),
     Setting("xueji.break_glass_minutes", whole(1, 60), 15, "minutes a break-glass read stays open"),
     Setting("xueji.lookup_audit_interval", number, 1.0, "seconds between writes of the public look-ups' audit"),
