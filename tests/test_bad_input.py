@@ -131,7 +131,7 @@ def test_duplicate_message_hides_where_from_those_who_may_not_see(app, browser, 
     ("/110000/110105/add?type=School", {"code": "21110", "name": "x"}, "10位数字"),
     ("/110000/110105/2111000001/add?type=SchoolClass", {"cohort": "2024", "number": "3"}, "已有此班号"),
     ("/110000/110105/2111000001/add?type=SchoolClass", {"cohort": "1800", "number": "3"}, "不能早于"),
-    ("/110000/110105/2111000001/add?type=SchoolClass", {"cohort": "2024", "number": "abc"}, ""),
+    ("/110000/110105/2111000001/add?type=SchoolClass", {"cohort": "2024", "number": "abc"}, "不是数字"),
 ])
 def test_bad_structure_input(app, browser, admin, url, values, message):
     before = _counts(app)

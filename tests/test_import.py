@@ -133,8 +133,14 @@ def test_permissions(app, browser, school):
     browser.get(school + "/import-template", status=403)
 
 
-def test_upload_needs_csrf(browser, school):
+def test_upload_needs_csrf(app, browser, school, tmp_path):
+    with open_site(app) as site:
+        before = len(site.docmap)
     browser.post(school + "/import", upload_files=[("file", "a.xlsx", xlsx_bytes(pupils(1)))], status=400)
+    with open_site(app) as site:
+        assert len(site.docmap) == before  # nothing stored
+    uploads = tmp_path / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())  # nor kept for a second step
 
 
 # -- bad files ------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Reading the audit log: filter, page, export. There is no edit or delete."""
 import datetime
 
-from pyramid.httpexceptions import HTTPBadRequest
+from pyramid.httpexceptions import HTTPBadRequest, HTTPMethodNotAllowed
 from pyramid.view import view_config
 
 from xueji_site.kernel import audit, permissions as P
@@ -49,6 +49,18 @@ def _row(entry, t):
     action = "%s (%s)" % (t(ACTIONS[entry.action]), entry.action) if entry.action in ACTIONS else entry.action
     result = t(RESULTS.get(entry.result, entry.result))
     return [when, entry.login, entry.address, action, entry.path, result, detail]
+
+
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@view_config(context=Site, name="audit", request_method=UNSAFE, permission=P.AUDIT)
+@view_config(context=Site, name="audit-verify", request_method=UNSAFE, permission=P.AUDIT)
+@view_config(context=Site, name="alerts", request_method=UNSAFE, permission=P.AUDIT)
+def read_only(context, request):
+    """The log and its alerts are read, never written, through the web: 405 for those who
+    may read them (others get the 403 of the permission first)."""
+    return HTTPMethodNotAllowed(headers={"Allow": "GET, HEAD"})
 
 
 @view_config(context=Site, name="audit", request_param="export", request_method="GET", permission=P.AUDIT,
