@@ -4,6 +4,7 @@ Each test gets a fresh, empty database from the ``storage_uri`` fixture and
 runs the real application (``xueji_site.main``) on it.
 """
 import contextlib
+import datetime
 
 import pytest
 import transaction
@@ -12,7 +13,8 @@ from pyramid.traversal import find_resource, resource_path
 from ZODB.POSException import ConflictError
 
 import xueji_site
-from xueji_site.kernel import content, crypto
+from xueji_site.kernel import attachments, content, crypto
+from xueji_site.status import changes as workflow
 from xueji_site.kernel.root import get_site
 
 from ..conftest import RECORD_FORM, Browser, add_user, base_settings, build_tree, open_site, student_values
@@ -166,13 +168,44 @@ def test_concurrent_edits_of_one_field_conflict(storage_uri, key_file):
             assert find_resource(site, paths["pupil_a"]).name == "李明一"
 
 
+# Issue 20 (5): what else is sealed, each with a value that cannot occur by chance.
+GUARDIAN_ID = "110105198001010016"
+EMAIL = "li.ming.parent@example.test"
+PHOTO = b"\xff\xd8\xff\xfe\x00\x14XUEJI-PHOTO-AT-REST\xff\xd9"
+SCAN = b"%PDF-1.4\n% XUEJI-SCAN-AT-REST\n%%EOF\n"
+TOTP = "JBSWY3DPEHPK3PXPXUEJITOTPATREST2"
+
+
+def _more_sensitive_data(site, registry):
+    """The guardian's ID, an e-mail, health, a photo, a scan on a request and a TOTP secret."""
+    pupil = site.docmap[next(iter(site.catalog["content_type"].applyEq("Student")))]
+    content.modify(pupil, {"guardian_name": "李建国", "guardian_id_number": GUARDIAN_ID, "email": EMAIL,
+                           "health": "20"}, registry)
+    pupil.set_photo(PHOTO)
+    user = add_user(site, "reg.rest", "school_registrar", at=pupil.__parent__.__parent__)
+    user.set_second_factor(TOTP, 0)
+    change = workflow.start("suspend", pupil, user, "因病休学", registry=registry,
+                            starts_on=datetime.date(2026, 9, 1), ends_on=datetime.date(2027, 7, 1))
+    attachments.attach(change, "证明.pdf", SCAN, user)
+    return pupil.docid
+
+
 def test_no_sensitive_field_in_clear_at_rest(storage_uri, key_file):
     with running_app(key_file, storage_uri) as app:
         with open_site(app) as site:
             build_tree(site, app.registry)
+        with open_site(app) as site:
+            docid = _more_sensitive_data(site, app.registry)
         with open_site(app) as site:  # the data went in, readable with the key
             pupils = [site.docmap[d] for d in site.catalog["content_type"].applyEq("Student")]
             assert sorted(p.id_number for p in pupils) == sorted([PUPIL_A_ID, PUPIL_B_ID])
+            pupil = site.docmap[docid]
+            assert (pupil.guardian_id_number, pupil.email, pupil.health, pupil.photo()) == (
+                GUARDIAN_ID, EMAIL, "20", PHOTO)
+            assert workflow.open_change_of(pupil).attachments[0].data() == SCAN
+            assert site.principals.by_login_name("reg.rest").totp_secret == TOTP
+            state = pupil.__getstate__()
+            assert "health" not in state and state.get("_sealed_health")  # a code: checked in the state
 
     raw = storage_uri.raw_bytes()
     # The read must be able to fail: the pupil's name is stored in clear.
@@ -183,6 +216,7 @@ def test_no_sensitive_field_in_clear_at_rest(storage_uri, key_file):
             for encoding in ("ascii", "utf-16-le", "utf-32-le"):
                 assert secret.encode(encoding) not in raw, (secret, encoding)
     # the phone and the address of the record (build_tree fills them from RECORD_FORM)
-    for secret in (RECORD_FORM["phone"], RECORD_FORM["current_address"], "光华路"):
+    for secret in (RECORD_FORM["phone"], RECORD_FORM["current_address"], "光华路", GUARDIAN_ID, EMAIL, TOTP,
+                   "XUEJI-PHOTO-AT-REST", "XUEJI-SCAN-AT-REST"):
         for encoding in ("utf-8", "utf-16-le", "utf-32-le"):
             assert secret.encode(encoding) not in raw, (secret, encoding)
