@@ -15,7 +15,7 @@ from xueji_site.kernel import content
 from xueji_site.schemas.accounts import common_passwords, password_problems
 from .test_backup import keep_keyring  # noqa: F401  (a fixture)
 from .conftest import PASSWORD, TOTP_SECRET, Browser, add_user, base_settings, build_tree, open_site
-from .conftest import student_values, valid_id
+from .conftest import setting, student_values, valid_id
 from xueji_site.kernel.root import database
 
 DAY = datetime.timedelta(days=1)
@@ -549,3 +549,30 @@ def test_the_password_gate_comes_before_an_approval_is_used(app):
         browser.get(url, status=303)
         with open_site(app) as site:
             assert approvals.get(site, approval_id).state() == approvals.APPROVED  # not used up
+
+
+def test_pages_that_post_grants_contacts_or_break_glass_ask_for_the_password_only_to_post(app):
+    """``require_reauth="unsafe"`` (views/derivers.py): the form shows with an old password;
+    posting it sends the user to /reauth and changes nothing."""
+    with open_site(app) as site:
+        nodes = build_tree(site, get_current_registry())
+        add_user(site, "sec", "security_admin")
+        add_user(site, "root", "sysadmin")
+        target = add_user(site, "target")
+        pupil = "/110000/110105/2111000001/2024-03/%s/" % nodes["pupil_a"].__name__
+    sec, root = Browser(app), Browser(app)
+    sec.login("sec")
+    root.login("root")
+    pages = [(sec, "/sharing"), (sec, "/account"), (sec, "/user-contact?userid=" + target.userid),
+             (root, pupil + "break-glass")]
+    tokens = {id(b): re.search(r'name="csrf_token" value="([^"]+)"', b.get("/password").text).group(1)
+              for b in (sec, root)}
+    with setting(app, "xueji.reauth_seconds", "0"):
+        for browser, url in pages:
+            assert browser.get(url).status_int == 200, url
+            response = browser.post(url, {"csrf_token": tokens[id(browser)], "email": "x@example.test",
+                                          "reason": "核查", "login": "someone", "role": "auditor"}, status=303)
+            assert "/reauth?came_from=" in response.location, url
+    with open_site(app) as site:
+        assert site.principals.by_login_name("target").email == ""
+        assert site.principals.by_login_name("someone") is None

@@ -27,7 +27,7 @@ from xueji_site.kernel.i18n import _
 from xueji_site.kernel.mail import Message
 from xueji_site.kernel.nodes import Site
 from xueji_site.schemas.contact import contact_schema
-from . import reauth
+from .derivers import UNSAFE_ONLY
 from .accounts import _may_manage
 
 GREETING = _("您好，${name}：")
@@ -84,16 +84,14 @@ def _account_page(request, user, form_html, error=None):
             "email": user.email, "phone": user.phone}
 
 
-@view_config(context=Site, name="account", permission=P.ACCOUNT, renderer="templates/account.pt")
+@view_config(context=Site, name="account", permission=P.ACCOUNT, renderer="templates/account.pt",
+             require_reauth=UNSAFE_ONLY)  # a stolen session must not redirect the user's mail
 def account(context, request):
     user = request.user
     request.response.cache_control = "no-store"
     form = _form(request, "account-form", _("保存"), request.resource_url(context, "account"))
     if request.method != "POST":
         return _account_page(request, user, form.render({"email": user.email, "phone": user.phone}))
-    stale = reauth.demand(request)  # a stolen session must not redirect the user's mail
-    if stale is not None:
-        return stale
     if request.POST.get("cancel-email"):
         if user.email_token_hash:
             contacts.cancel_email_change(user)
@@ -174,7 +172,8 @@ def email_confirm(context, request):
 
 # -- the administrator's form ---------------------------------------------------------------
 
-@view_config(context=Site, name="user-contact", permission=P.MANAGE_USERS, renderer="templates/form.pt")
+@view_config(context=Site, name="user-contact", permission=P.MANAGE_USERS, renderer="templates/form.pt",
+             require_reauth=UNSAFE_ONLY)
 def user_contact(context, request):
     t = request.localizer.translate
     user = context.principals.get(request.params.get("userid", ""))
@@ -196,9 +195,6 @@ def user_contact(context, request):
     if request.method != "POST":
         return {"form": form.render({"email": user.email, "phone": user.phone}), "heading": heading,
                 "notice": notice}
-    stale = reauth.demand(request)
-    if stale is not None:
-        return stale
     try:
         values = form.validate(request.POST.items())
     except deform.ValidationFailure as failure:

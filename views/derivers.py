@@ -11,7 +11,7 @@ Static assets stay reachable so that those pages render styled.
 
 And the gates a view declares where a reader looks, as view options:
 
-* ``require_reauth=True``: a password checked in the last minutes;
+* ``require_reauth=True`` (or ``"unsafe"``: its POSTs only): a password checked in the last minutes;
 * ``clears_export=rows_of``: an export of pupils' data past the threshold, or
   for an outside body, needs an approval (G3/G4). ``rows_of(context, request)``
   says what is exported: ``(rows, (export, type name, conditions))``, or None
@@ -63,14 +63,23 @@ def second_factor_guard(view, info):
 second_factor_guard.options = ("allow_without_second_factor",)
 
 
+UNSAFE_ONLY = "unsafe"  # require_reauth=UNSAFE_ONLY: the form shows; what it posts needs the password
+
+
 def reauth_gate(view, info):
     """``require_reauth=True``: the view runs only when the password was checked
     recently (``xueji.reauth_seconds``); otherwise the user is sent to /reauth
-    and back (views/reauth.py). Bulk copies and role grants declare it."""
-    if not info.options.get("require_reauth"):
+    and back (views/reauth.py). Bulk copies and imports declare it;
+    ``require_reauth="unsafe"`` gates only what a page posts (role grants, one's
+    own contact details, a break-glass read)."""
+    required = info.options.get("require_reauth")
+    if not required:
         return view
+    only_unsafe = required == UNSAFE_ONLY
 
     def gated(context, request):
+        if only_unsafe and request.method in ("GET", "HEAD"):
+            return view(context, request)
         stale = reauth.demand(request)
         return stale if stale is not None else view(context, request)
 

@@ -14,7 +14,7 @@ from xueji_site.kernel.i18n import _
 from xueji_site.kernel.nodes import Node
 from xueji_site.schemas.accounts import GrantSchema
 from xueji_site.kernel.users import new_one_time_password
-from . import reauth
+from .derivers import UNSAFE_ONLY
 
 
 def _holders(request, node):
@@ -37,7 +37,8 @@ def _inherited(request, context):
     return found
 
 
-@view_config(context=Node, name="sharing", permission=P.SHARE, renderer="templates/sharing.pt")
+@view_config(context=Node, name="sharing", permission=P.SHARE, renderer="templates/sharing.pt",
+             require_reauth=UNSAFE_ONLY)  # granting and revoking roles needs a recent password
 def sharing(context, request):
     t = request.localizer.translate
     user = request.user
@@ -48,9 +49,6 @@ def sharing(context, request):
               "form": form.render() if roles else None, "one_time": None}
     if request.method != "POST":
         return result
-    stale = reauth.demand(request)  # granting and revoking roles needs a recent password
-    if stale is not None:
-        return stale
     if "revoke" in request.POST:
         return _revoke(context, request)
     try:
