@@ -77,8 +77,10 @@ def test_pg_dump_is_encrypted_on_its_way_and_decrypts_to_a_restorable_dump(pg_se
         # a dump that fails (no such database) leaves no file behind, not even a part
         broken = tmp_path / "broken.ini"
         broken.write_text(ini.read_text().replace(dbname, dbname + "_missing"))
-        assert backup.main([str(broken), "--dest", str(dest)]) == 1
+        # (its own folder: a second dump into DEST within the same second is refused before pg_dump runs)
+        failed = tmp_path / "failed"
+        assert backup.main([str(broken), "--dest", str(failed)]) == 1
         assert "pg_dump failed" in capsys.readouterr().err
-        assert os.listdir(dest) == [name]
+        assert os.listdir(failed) == [] and os.listdir(dest) == [name]
     finally:
         pg_server.drop_database(dbname)
