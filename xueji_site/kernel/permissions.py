@@ -22,6 +22,10 @@ TRACK_GRADUATES = "track-graduates"  # record graduates' destinations and contac
 ISSUE_CODE = "issue-verification-code"  # a holder's (or the school's) verification codes
 APPROVE_EXPORT = "approve-export"  # approve bulk or external exports of pupils' data (approvals.py)
 BREAK_GLASS = "break-glass"    # open one record unmasked for a short time, giving a reason (breakglass.py)
+ENTER_GRADES = "enter-grades"  # enter marks for a class (a subject teacher: the subjects assigned to them)
+READ_GRADES = "read-grades"    # a class's, school's or bureau's marks, analysis and ranks (staff)
+OWN_GRADES = "own-grades"      # one pupil's own results, under the stage's family policy (grades/policy.py)
+MANAGE_GRADES = "manage-grades"  # define terms and exams, assign subject teachers, lock marks
 
 # A permission nobody is ever granted: the default for a view that names none,
 # so that forgetting a permission denies instead of opening the view to all.
@@ -29,7 +33,7 @@ UNSET = "xueji.permission-not-declared"
 
 ALL = (VIEW, VIEW_RECORD, VIEW_SENSITIVE, ADD, EDIT, DELETE, SHARE, MANAGE_USERS, AUDIT, ACCOUNT,
        APPROVE_SCHOOL, APPROVE_BUREAU, REQUEST_CHANGE, GUARDIAN_REQUEST, GRADUATE, TRACK_GRADUATES, ISSUE_CODE,
-       APPROVE_EXPORT, BREAK_GLASS, MERGE)
+       APPROVE_EXPORT, BREAK_GLASS, MERGE, ENTER_GRADES, READ_GRADES, OWN_GRADES, MANAGE_GRADES)
 
 # Bundles the registrations grant together.
 STRUCTURE_ADMIN = frozenset({VIEW, ADD, EDIT, DELETE, SHARE})  # a bureau, school or class: its own

@@ -1,0 +1,21 @@
+"""Grades (成绩): exams, marks entered by class and subject, the figures computed
+from them, and who may see which of them.
+
+- codes.py: subjects, exam kinds, scales, the codes a mark may be, terms
+- books.py: exams and the packed mark sheets (one per exam × class)
+- marks.py: a typed cell ↔ a kept value, levels
+- stats.py: summaries, ranks, totals, term results (the codes' effects)
+- entry.py: saving a column (permissions, locks, stale grids, history, audit)
+- assignments.py: teaching assignments as local roles
+- corrections.py: changing a locked mark on the approval chain
+- policy.py: the ranking rules of 教基厅函〔2021〕34号, enforced in one place
+- registration.py: the package's registrations (``includeme``)
+
+Not yet among ``xueji_site.FEATURES``: the pages (grid, analysis, report
+cards), the import and the script are still to come (issue 13). A deployment
+or a test includes it with ``xueji.includes = xueji_site.grades``.
+"""
+
+
+def includeme(config):
+    config.include("xueji_site.grades.registration")
