@@ -207,3 +207,26 @@ def test_a_setting_that_would_rank_compulsory_pupils_is_refused(stage):
         policy.ceiling_parser(stage)("ranks")
     assert "34号" in str(refused.value)
     assert policy.ceiling_parser(codes.SENIOR)("ranks") == policy.RANKS
+
+
+# -- figures of a scope ---------------------------------------------------------------------
+
+def test_a_school_and_its_county_are_analysed_from_the_sheets(world):
+    from pyramid.traversal import resource_path
+    from xueji_site.grades import analysis
+    first, second = _keys(world)
+    entry.save(world["exam"], world["klass"], "02", {first: "90", second: "缺考"}, world["teacher"])
+    entry.save(world["exam"], world["klass"], "01", {first: "80", second: "60"}, world["other"])
+    school = world["school_a"]
+    found = analysis.analyse(world["exam"], school, resource_path(school))
+    maths = found.subjects["02"]
+    assert (maths.expected, maths.sat, maths.absent, maths.mean) == (2, 1, 1, 90.0)
+    assert found.scores["01"] == [60.0, 80.0]
+    assert list(found.units) == [resource_path(world["klass"])]
+    county = analysis.analyse(world["exam"], world["county_a"], resource_path(world["county_a"]))
+    assert list(county.units) == [resource_path(school)] and county.subjects["01"].mean == 70.0
+    elsewhere = analysis.analyse(world["exam"], world["county_b"], resource_path(world["county_b"]))
+    assert elsewhere.subjects["01"].sat == 0 and not elsewhere.units
+    sheet = books.sheet_of(world["exam"], world["klass"])
+    assert analysis.class_ranks(sheet, {"01": SCORE}) == {first: 1, second: 2}
+    assert analysis.completion(world["exam"], school)[(resource_path(world["klass"]), "02")] == (2, 2, False)
