@@ -230,3 +230,36 @@ def test_a_school_and_its_county_are_analysed_from_the_sheets(world):
     sheet = books.sheet_of(world["exam"], world["klass"])
     assert analysis.class_ranks(sheet, {"01": SCORE}) == {first: 1, second: 2}
     assert analysis.completion(world["exam"], school)[(resource_path(world["klass"]), "02")] == (2, 2, False)
+
+
+# -- a pupil's results as each viewer sees them -------------------------------------------------
+
+def test_a_guardian_sees_levels_and_bands_and_staff_see_scores_and_the_rank(world):
+    from xueji_site.grades import results
+    first, second = _keys(world)
+    entry.save(world["exam"], world["klass"], "02", {first: "90", second: "70"}, world["teacher"])
+    entry.save(world["exam"], world["klass"], "01", {first: "80", second: "95"}, world["other"])
+    final = books.add_exam(world["site"], world["school_a"], "期末考试", codes.FINAL, TERM, (3,),
+                           {"02": marks.setup_for(codes.SCORE, 150)}, weight=2.0)
+    entry.save(final, world["klass"], "02", {first: "缺考", second: "120"}, world["teacher"])
+    family = policy.family_sight(world["registry"], world["school_a"], codes.PRIMARY)
+    [midterm, end] = results.pupil_results(world["site"], world["first"], family, TERM)
+    maths = [s for s in midterm.subjects if s.subject == "02"][0]
+    assert (maths.level, maths.shown, maths.bands["A"], maths.bands["C"]) == ("A", "", 1, 1)
+    assert midterm.rank is None and midterm.total is None and maths.class_mean is None
+    staff = results.pupil_results(world["site"], world["first"], policy.STAFF, TERM)[0]
+    assert [s.shown for s in staff.subjects if s.subject == "02"] == ["90"]
+    assert (staff.total, staff.rank, staff.ranked_of) == (170.0, 1, 2)  # 80 + 90 against 95 + 70
+    assert results.term_results(world["site"], world["first"], TERM)["02"] == stats.PENDING
+    assert results.term_results(world["site"], world["second"], TERM)["02"] == 76.7  # (70·1 + 80·2) / 3
+    assert results.pupil_results(world["site"], world["first"], policy.NOTHING, TERM) == []
+
+
+def test_a_class_analysed_alone_reads_its_own_sheet(world):
+    from pyramid.traversal import resource_path
+    from xueji_site.grades import analysis
+    first, second = _keys(world)
+    entry.save(world["exam"], world["klass"], "01", {first: "80", second: "60"}, world["other"])
+    assert books.sheets_under(world["exam"], world["klass"]) == [books.sheet_of(world["exam"], world["klass"])]
+    found = analysis.analyse(world["exam"], world["klass"], resource_path(world["klass"]), depth=0)
+    assert found.subjects["01"].mean == 70.0

@@ -241,11 +241,12 @@ def sheet_of(exam, klass, create=False):
 
 
 def sheets_under(exam, node):
-    """The exam's sheets of classes under ``node``: a key range of class paths."""
+    """The exam's sheets of ``node`` (a class) or of the classes under it: a key range of class paths."""
     path = resource_path(node).rstrip("/")
     if not path:
         return list(exam.sheets.values())
-    return list(exam.sheets.values(min=path + "/", max=path + "/\uffff"))
+    own = exam.sheets.get(path)
+    return ([own] if own is not None else []) + list(exam.sheets.values(min=path + "/", max=path + "/\uffff"))
 
 
 def remember_places(site, sheet, keys):
