@@ -263,3 +263,34 @@ def test_a_class_analysed_alone_reads_its_own_sheet(world):
     assert books.sheets_under(world["exam"], world["klass"]) == [books.sheet_of(world["exam"], world["klass"])]
     found = analysis.analyse(world["exam"], world["klass"], resource_path(world["klass"]), depth=0)
     assert found.subjects["01"].mean == 70.0
+
+
+def test_a_class_sits_the_exams_of_its_school_and_bureaus_for_its_grade(world):
+    county_exam = books.add_exam(world["site"], world["county_a"], "区统考", codes.FINAL, TERM, (3,),
+                                 {"02": SCORE})
+    other_grade = books.add_exam(world["site"], world["school_a"], "四年级期中", codes.MIDTERM, TERM, (4,),
+                                 {"02": SCORE})
+    next_term = books.add_exam(world["site"], world["school_a"], "下学期期中", codes.MIDTERM, "2026-2", (3,),
+                               {"02": SCORE})
+    assert books.exams_for_class(world["klass"], TERM, 3) == [world["exam"], county_exam]
+    assert books.exams_for_class(world["class_b"], TERM, 3) == []  # another county's class
+    assert {e.id for e in books.exams_in_scope(world["site"], world["county_a"], TERM)} == {
+        world["exam"].id, county_exam.id, other_grade.id}
+    assert books.exams_at(world["site"], world["school_a"], "2026-2") == [next_term]
+    entry.save(county_exam, world["klass"], "02", {world["first"].__name__: "60"}, world["teacher"])
+    with pytest.raises(ValueError):
+        books.remove_exam(world["site"], county_exam)  # it has marks
+    books.remove_exam(world["site"], other_grade)
+    assert books.get_exam(world["site"], other_grade.id) is None
+    assert other_grade not in books.exams_in_scope(world["site"], world["school_a"], TERM)
+
+
+def test_terms_follow_the_school_year():
+    import datetime
+    assert [codes.term_of(datetime.date(2026, m, 1)) for m in (9, 12, 1, 2, 7)] == [
+        "2026-1", "2026-1", "2025-1", "2025-2", "2025-2"]
+    assert codes.terms_around(datetime.date(2026, 10, 1), back=2) == ["2026-1", "2025-2", "2025-1"]
+    assert codes.term_label("2026-2").interpolate() == "2026—2027学年第二学期"
+    with pytest.raises(ValueError):
+        codes.parse_term("2026-3")
+    assert codes.stage_of_grade(6) == codes.PRIMARY and codes.stage_of_grade(10) == codes.SENIOR
