@@ -4,7 +4,7 @@ once approved, the change itself with its before and after."""
 from pyramid.traversal import find_root, resource_path
 
 from xueji_site.grades import books, marks
-from xueji_site.grades.entry import EntryError, _translate, may_enter, subject_label
+from xueji_site.grades.entry import EntryError, check_entry, history_change
 from xueji_site.kernel import chain, history
 from xueji_site.kernel import permissions as P
 from xueji_site.kernel.i18n import _
@@ -47,12 +47,9 @@ def _approved(request, registry):
     column = sheet.column(subject)
     column[sheet.index()[key]] = payload["after"]
     sheet.set_column(subject, column)
-    setup = exam.subject(subject)
-    label = "%s·%s" % (_translate(exam.title), _translate(subject_label(exam, subject)))
     decided = request.decisions[-1]
     history.record(request.subject, "grades-correction",
-                   ((label, _translate(marks.show(payload["before"], setup)),
-                     _translate(marks.show(payload["after"], setup))),),
+                   (history_change(exam, subject, payload["before"], payload["after"]),),
                    "%s (%s → %s)" % (request.reason, request.requested_by[1], decided[2]),
                    actor=(decided[1], decided[2]))
 
@@ -65,10 +62,8 @@ def _history_changes(request):
     exam, sheet = _parts(request)
     if exam is None:
         return ()
-    setup = exam.subject(request.payload["subject"])
-    label = "%s·%s" % (_translate(exam.title), _translate(subject_label(exam, request.payload["subject"])))
-    return ((label, _translate(marks.show(request.payload["before"], setup)),
-             _translate(marks.show(request.payload["after"], setup))),)
+    payload = request.payload
+    return (history_change(exam, payload["subject"], payload["before"], payload["after"]),)
 
 
 CORRECTION_PROCESS = chain.Process(
@@ -82,11 +77,7 @@ CORRECTION_PROCESS = chain.Process(
 
 def request_correction(exam, klass, subject, pupil, text, reason, user, registry=None):
     """Ask for a locked mark of ``pupil`` to become ``text``; returns the chain request."""
-    setup = exam.subject(subject)
-    if setup is None:
-        raise EntryError(_("该考试没有此科目"))
-    if not may_enter(user, klass, exam, subject):
-        raise EntryError(_("您不是本班该科目的任课教师，不能录入此科目成绩"))
+    setup = check_entry(exam, klass, subject, user)
     sheet = books.sheet_of(exam, klass)
     if sheet is None or not sheet.locked(subject):
         raise EntryError(_("此科目成绩未锁定，可直接修改"))

@@ -63,7 +63,8 @@ def class_pupils(klass):
             if getattr(pupil, "content_type", None) == "Student" and not getattr(pupil, "voided", False)}
 
 
-def _check(exam, klass, subject, user):
+def check_entry(exam, klass, subject, user):
+    """The subject's setup in ``exam``, if ``user`` may enter it for ``klass``; EntryError if not."""
     setup = exam.subject(subject)
     if setup is None:
         raise EntryError(_("该考试没有此科目"))
@@ -72,11 +73,21 @@ def _check(exam, klass, subject, user):
     return setup
 
 
-def _translate(text):
+def plain(text):
+    """A translation string as the current request's reader reads it (a script: the default)."""
     request = get_current_request()
     if request is not None and hasattr(text, "interpolate"):
         return request.localizer.translate(text)
     return text.interpolate() if hasattr(text, "interpolate") else str(text)
+
+
+def history_change(exam, subject, before, after):
+    """One history change line of a mark: ("期中考试·数学", before, after), values as shown."""
+    setup = exam.subject(subject)
+    label = "%s·%s" % (plain(exam.title), plain(subject_label(exam, subject)))
+    if setup["scale"] == codes.COMMENT:
+        return label, before, after
+    return label, plain(marks.show(before, setup)), plain(marks.show(after, setup))
 
 
 def save(exam, klass, subject, cells, user, base_version=None, loaded=None, reason="", registry=None):
@@ -84,7 +95,7 @@ def save(exam, klass, subject, cells, user, base_version=None, loaded=None, reas
 
     ``base_version`` and ``loaded`` ({key: text as the grid showed it}) come from a
     grid: when the column's version moved on, StaleGrid."""
-    setup = _check(exam, klass, subject, user)
+    setup = check_entry(exam, klass, subject, user)
     sheet = books.sheet_of(exam, klass)
     if sheet is not None and sheet.locked(subject):
         raise EntryError(_("此科目成绩已提交锁定；修改须填写原因并经校长审批"))
@@ -123,10 +134,8 @@ def save(exam, klass, subject, cells, user, base_version=None, loaded=None, reas
         for key, _before, after in changes:
             column[index[key]] = after
         sheet.set_column(subject, column, user)
-    label = "%s·%s" % (_translate(exam.title), _translate(subject_label(exam, subject)))
     for key, before, after in earlier:
-        shown = (lambda v: v) if comment else (lambda v: _translate(marks.show(v, setup)))
-        history.record(pupils[key], "grades", ((label, shown(before), shown(after)),), reason.strip(),
+        history.record(pupils[key], "grades", (history_change(exam, subject, before, after),), reason.strip(),
                        actor=(user.userid, user.login))
     audit.log(get_current_request(), "grades-save", klass, site=find_root(klass), actor=(user.userid, user.login),
               exam=exam.id, subject=subject, entered=len(changes) - len(earlier), changed=len(earlier),
@@ -153,13 +162,12 @@ def _comment_changes(sheet, subject, parsed):
 
 
 def _stale(sheet, subject, setup, loaded):
-    translate = _translate
     now = {}
     for key in sheet.pupils:
         if setup["scale"] == codes.COMMENT:
             text = sheet.comment(subject, key)
         else:
-            text = marks.typed(sheet.value(subject, key), setup, translate)
+            text = marks.typed(sheet.value(subject, key), setup, plain)
         if key in loaded and (loaded[key] or "").strip() != text:
             now[key] = text
     by = sheet.saved.get(subject, ("", "?", 0))[1]
@@ -171,7 +179,7 @@ def _stale(sheet, subject, setup, loaded):
 def submit(exam, klass, subject, user):
     """The teacher hands the column in (提交): it is locked; later changes go through
     a correction request (grades/corrections.py)."""
-    _check(exam, klass, subject, user)
+    check_entry(exam, klass, subject, user)
     sheet = books.sheet_of(exam, klass)
     if sheet is None or not sheet.columns.get(subject) and not sheet.comments.get(subject):
         raise EntryError(_("尚未录入成绩，不能提交"))
