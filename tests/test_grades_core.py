@@ -2,8 +2,7 @@
 figures, entering a column (who may, locks, stale grids, history), a locked
 mark changed through the approval chain, and the family-view policy.
 
-Real objects on an in-memory ZODB, with the grades package included in the
-registrations (it is not yet among the application's features)."""
+Real objects on an in-memory ZODB, with every feature's registrations."""
 import pytest
 import transaction
 import ZODB
@@ -23,7 +22,7 @@ TERM = "2026-1"
 @pytest.fixture(scope="module")
 def grades_registry():
     from xueji_site import registrations
-    return registrations(("xueji_site.grades",))
+    return registrations()
 
 
 @pytest.fixture

@@ -74,25 +74,34 @@ BG = P.BREAK_GLASS  # 三员分立: the sysadmin reads a record masked, and in f
 # Issue 12 (5): nobody but a sysadmin deletes a pupil's record (soon after an entry in error);
 # registrars and bureaus cancel a wrong registration through a status change, and merge duplicates.
 M = P.MERGE
+# Issue 13: grades. Entering is for teachers of the class (the subject is checked by
+# grades/entry.py), reading for the head teacher, the school's offices and bureaus,
+# a guardian reads their own child's (as the stage's policy allows).
+RG, EG, MG, OG = P.READ_GRADES, P.ENTER_GRADES, P.MANAGE_GRADES, P.OWN_GRADES
 EXPECTED = {
     # role, granted at: {node: permissions there}
     ("bureau_admin", "county_a"): {
-        "province": set(), "county_a": {V, A, E, SH, AB, GR, XE}, "school_a": {V, A, E, D, SH, GR, XE},
-        "class_a": {V, A, E, D, SH, XE}, "pupil_a": {V, R, S, A, E, M, SH, AB, RC, TG}, "member_a": {V, R, S, E, D},
+        "province": set(), "county_a": {V, A, E, SH, AB, GR, XE, RG, MG},
+        "school_a": {V, A, E, D, SH, GR, XE, RG, MG}, "class_a": {V, A, E, D, SH, XE, RG},
+        "pupil_a": {V, R, S, A, E, M, SH, AB, RC, TG, RG}, "member_a": {V, R, S, E, D},
         "school_b": set(), "pupil_b": set()},
     ("principal", "school_a"): {
-        "county_a": set(), "school_a": {V, SH, AS, GR, XE}, "class_a": {V, SH, XE}, "pupil_a": {V, R, S, SH, AS, RC, TG, IC},
+        "county_a": set(), "school_a": {V, SH, AS, GR, XE, RG, EG, MG}, "class_a": {V, SH, XE, RG, EG, MG},
+        "pupil_a": {V, R, S, SH, AS, RC, TG, IC, RG},
         "member_a": {V, R, S}, "school_b": set(), "pupil_b": set()},
     ("school_registrar", "school_a"): {
         "county_a": set(), "school_a": {V, A, E, SH, GR}, "class_a": {V, A, E, D, SH},
         "pupil_a": {V, R, S, A, E, M, SH, RC, TG, IC}, "member_a": {V, R, S, E, D}, "school_b": set(), "pupil_b": set()},
     ("head_teacher", "class_a"): {
-        "school_a": set(), "class_a": {V}, "pupil_a": {V, R, A, E}, "member_a": {V, R, E, D},
+        "school_a": set(), "class_a": {V, RG, EG}, "pupil_a": {V, R, A, E, RG}, "member_a": {V, R, E, D},
         "class_b": set(), "pupil_b": set()},
     ("teacher", "class_a"): {
-        "school_a": set(), "class_a": {V}, "pupil_a": {V}, "member_a": {V}, "pupil_b": set()},
+        "school_a": set(), "class_a": {V, EG}, "pupil_a": {V}, "member_a": {V}, "pupil_b": set()},
+    ("academic_admin", "school_a"): {
+        "county_a": set(), "school_a": {V, RG, EG, MG}, "class_a": {V, RG, EG, MG}, "pupil_a": {V, RG},
+        "member_a": {V}, "school_b": set(), "pupil_b": set()},
     ("guardian", "pupil_a"): {
-        "class_a": set(), "pupil_a": {V, R, S, P.GUARDIAN_REQUEST, IC}, "member_a": {V, R, S}, "pupil_b": set()},
+        "class_a": set(), "pupil_a": {V, R, S, P.GUARDIAN_REQUEST, IC, OG}, "member_a": {V, R, S}, "pupil_b": set()},
     ("auditor", "site"): {
         "site": {P.AUDIT, P.ACCOUNT}, "province": set(), "school_a": set(), "pupil_a": set()},
     ("sysadmin", "site"): {

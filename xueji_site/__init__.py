@@ -48,6 +48,7 @@ FEATURES = (
     "xueji_site.graduates",
     "xueji_site.search",
     "xueji_site.exports",
+    "xueji_site.grades",
 )
 
 

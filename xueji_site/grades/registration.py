@@ -29,4 +29,7 @@ def includeme(config):
     config.extend_content_type("Student", permissions={
         BUREAU_ADMIN: {P.READ_GRADES}, PRINCIPAL: {P.VIEW, P.READ_GRADES}, ACADEMIC_ADMIN: {P.VIEW, P.READ_GRADES},
         HEAD_TEACHER: {P.READ_GRADES}, GUARDIAN: {P.OWN_GRADES}})
+    # what may be viewed is viewable all the way down (catalog scoping relies on it), as for teachers
+    config.extend_content_type("FamilyMember", permissions={ACADEMIC_ADMIN: {P.VIEW}})
+    config.extend_content_type("Archive", permissions={ACADEMIC_ADMIN: {P.VIEW}})  # graduates' transcripts
     config.add_approval_process(CORRECTION_PROCESS)
