@@ -20,9 +20,8 @@ TERM = "2026-1"
 
 
 @pytest.fixture(scope="module")
-def grades_registry():
-    from xueji_site import registrations
-    return registrations()
+def grades_registry(registrations):
+    return registrations  # the session's: grades is among the features
 
 
 @pytest.fixture

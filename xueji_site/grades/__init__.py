@@ -11,9 +11,9 @@ from them, and who may see which of them.
 - policy.py: the ranking rules of 教基厅函〔2021〕34号, enforced in one place
 - registration.py: the package's registrations (``includeme``)
 
-Not yet among ``xueji_site.FEATURES``: the pages (grid, analysis, report
-cards), the import and the script are still to come (issue 13). A deployment
-or a test includes it with ``xueji.includes = xueji_site.grades``.
+Among ``xueji_site.FEATURES`` (its roles, permissions and the correction
+process are live); the pages (grid, analysis, report cards), the import and
+the script are still to come (issue 13).
 """
 
 
