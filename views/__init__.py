@@ -40,3 +40,7 @@ def includeme(config):
     config.scan(".graduation")  # issue 5: graduation (helper)
     config.scan(".verify")  # issue 5: public certificate verification (helper)
     config.include(".archive")  # issue 5: archive of graduates, destinations, codes (helper)
+    config.scan(".grades_pages")  # issue 13: grades — exams, the class's subjects
+    config.scan(".grades_entry")  # issue 13: the marks grid, submitting, corrections, the class's sheet
+    config.scan(".grades_pupil")  # issue 13: a pupil's results, trend, single entry, correction decisions
+    config.scan(".grades_cards")  # issue 13: report cards (成绩单), a pupil's and a class's

@@ -32,7 +32,8 @@ KINDS = {"photo-changed": _("更换照片"), "photo-removed": _("删除照片"),
          "status-approved-to_county": _("转入地县级教育局审批通过"),
          "status-approved-to_province": _("转入地省级教育局审批通过"),
          "status-rejected": _("异动被驳回"), "status-withdrawn": _("异动已撤回"),
-         "status-changed": _("学籍状态变更")}
+         "status-changed": _("学籍状态变更"),
+         "grades": _("修改成绩"), "grades-correction": _("成绩更正生效")}  # issue 13
 FIELD_TITLES = {"status": _("学籍状态"), "place": _("所在班级")}
 NOTES = {"graduation": _("毕业")}
 CONSENT_PREFIX = "guardian consent recorded by "  # what views/photos.py writes

@@ -131,6 +131,7 @@ class Layout:
                 ctx.content_type == "Bureau" and self.can(P.APPROVE_BUREAU)):
             tabs.append((t(_("待办异动")), req.resource_url(ctx, "changes"), view == "changes"))
         tabs += self._graduate_tabs(ctx, req, view)  # issue 5: graduation and archive
+        tabs += self._grades_tabs(ctx, req, view)  # issue 13: grades
         if self.can(P.SHARE):
             tabs.append((t(_("权限")), req.resource_url(ctx, "sharing"), view == "sharing"))
         if ctx.content_type == "Site" and self.can(P.MANAGE_USERS):
@@ -148,6 +149,19 @@ class Layout:
                 (ctx.content_type != "Student" or removal.may_delete(ctx, req.registry)):
             tabs.append((t(_("删除")), req.resource_url(ctx, "delete"), view == "delete"))
         return tabs
+
+    def _grades_tabs(self, ctx, req, view):
+        """Issue 13: the grades of a bureau, school or class (staff), of a pupil (staff, family)."""
+        kind = ctx.content_type
+        if kind in ("Bureau", "School") and self.can(P.READ_GRADES):
+            shown = True
+        elif kind == "SchoolClass":
+            shown = self.can(P.READ_GRADES) or self.can(P.ENTER_GRADES)
+        elif kind == "Student":
+            shown = self.can(P.READ_GRADES, ctx.__parent__) or self.can(P.OWN_GRADES)
+        else:
+            shown = False
+        return [(self.t(_("成绩")), req.resource_url(ctx, "grades"), view.startswith("grades"))] if shown else []
 
     def _graduate_tabs(self, ctx, req, view):
         """Issue 5: graduating (school, bureau), the school's archive, a graduate's page."""

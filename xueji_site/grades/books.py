@@ -30,6 +30,7 @@ from persistent import Persistent
 from pyramid.traversal import find_root, resource_path
 
 from xueji_site.grades import codes
+from xueji_site.standards import codes as tree_codes
 
 # the packed values: >= 0 a mark (tenths of a point; a level's index; 1 pass, 0 fail)
 BLANK = -1
@@ -201,6 +202,26 @@ def exams_for_class(klass, term, grade):
         found += [e for e in exams_at(site, node, term) if e.covers(klass, grade)]
         node = node.__parent__
     return sorted(found, key=lambda e: (e.created, e.id))
+
+
+def class_grade(klass, term):
+    """The national grade ``klass`` is in during ``term`` (None once its cohort has left)."""
+    level = getattr(klass.__parent__, "level", tree_codes.LEVEL_OTHER)
+    first, count = tree_codes.LEVEL_GRADES[level]
+    offset = codes.parse_term(term)[0] - klass.cohort
+    return first + offset if 0 <= offset < count else None
+
+
+def has_marks(exam, subject):
+    """Whether any class has a mark or a comment of ``subject`` in ``exam``."""
+    return any(s.columns.get(subject) or s.comments.get(subject) for s in exam.sheets.values())
+
+
+def set_subject(exam, subject, setup):
+    """Change one subject's setup; refused once marks of it exist (they were read under the old one)."""
+    if has_marks(exam, subject):
+        raise ValueError("marks of %s exist" % subject)
+    exam.subjects = dict(exam.subjects, **{subject: dict(setup)})
 
 
 def exams_in_scope(site, node, term):
