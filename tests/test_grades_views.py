@@ -275,3 +275,64 @@ def test_the_class_sheet_shows_totals_and_ranks_and_exports_as_xlsx(browser, app
     browser.logout()
     browser.login("maths")
     browser.get(url, status=403)  # a subject teacher enters marks, the class's results are the staff's
+
+
+# -- analysis -------------------------------------------------------------------------------
+
+def test_the_school_and_county_analysis_show_the_figures_charts_and_exports(browser, app, graded):
+    _enter(app, graded, "02", {"first": "92", "second": "缺考"})
+    _enter(app, graded, "12", {"first": "B", "second": "C"})
+    browser.login("principal")
+    url = "%s/grades-analysis?exam=%s&subject=02" % (graded["paths"]["school_a"], graded["exam"])
+    page = browser.get(url)
+    text = re.sub(r">\s+<", "><", page.text)
+    assert "<th>数学</th><td>2</td><td>1</td><td>1</td><td>92.0</td>" in text  # 应考 2, 实考 1, 缺考 1, mean
+    assert "2024级3班" in text  # the units below a school are its classes
+    for chart in ("distribution", "units", "bands"):
+        svg = browser.get("%s/grades-analysis.svg?exam=%s&subject=02&chart=%s" % (
+            graded["paths"]["school_a"], graded["exam"], chart))
+        assert svg.content_type == "image/svg+xml" and "<script" not in svg.text
+    browser.get("%s/grades-analysis.svg?exam=%s&subject=12&chart=distribution" % (
+        graded["paths"]["school_a"], graded["exam"]), status=400)  # a level subject has no score histogram
+    rows = list(openpyxl.load_workbook(io.BytesIO(browser.get(url + "&table=units&export=xlsx").body)).active
+                .iter_rows(values_only=True))
+    assert rows[0][0] == "单位" and rows[1][0] == "2024级3班" and rows[1][4] == 92.0
+    assert "打印" in browser.get(url + "&print=1").text
+    browser.get(url + "&export=pdf", status=400)
+
+
+def test_families_and_subject_teachers_do_not_reach_the_analysis(browser, graded):
+    url = "%s/grades-analysis?exam=%s" % (graded["paths"]["class_a"], graded["exam"])
+    browser.login("parent")
+    browser.get(url, status=403)
+    browser.logout()
+    browser.login("maths")
+    browser.get(url, status=403)
+
+
+# -- teaching assignments -------------------------------------------------------------------
+
+def test_the_office_assigns_a_school_teacher_and_refuses_an_outsider(browser, app, graded):
+    with open_site(app) as site:
+        tree_school = _node(site, graded["paths"]["school_a"])
+        add_user(site, "newteacher", "teacher", tree_school)
+        add_user(site, "outsider", "teacher", _node(site, graded["paths"]["school_b"]))
+    browser.login("office")
+    url = graded["paths"]["class_a"] + "/grades-teachers"
+    page = browser.get(url)
+    form = [f for f in page.forms.values() if f.get("subject", default=None) is not None
+            and f["subject"].value == "03" and f["login"].value == ""][0]
+    form["login"] = "outsider"
+    refused = form.submit("action", value="assign", status=400)
+    assert "本校教职工" in refused.text
+    form = [f for f in refused.forms.values() if f.get("subject", default=None) is not None
+            and f["subject"].value == "03" and f["login"].value == ""][0]
+    form["login"] = "newteacher"
+    form.submit("action", value="assign", status=303)
+    browser.logout()
+    browser.login("newteacher")
+    browser.get(_grid_url(graded, "02"), status=403)
+    with open_site(app) as site:
+        exam = books.get_exam(site, graded["exam"])
+        exam.subjects = dict(exam.subjects, **{"03": dict(SCORE)})
+    assert "cell-" in browser.get(_grid_url(graded, "03")).text  # 英语 is theirs now

@@ -42,5 +42,7 @@ def includeme(config):
     config.include(".archive")  # issue 5: archive of graduates, destinations, codes (helper)
     config.scan(".grades_pages")  # issue 13: grades — exams, the class's subjects
     config.scan(".grades_entry")  # issue 13: the marks grid, submitting, corrections, the class's sheet
+    config.scan(".grades_analysis")  # issue 13: an exam's figures, compared, charted, exported
+    config.scan(".grades_teachers")  # issue 13: teaching assignments
     config.scan(".grades_pupil")  # issue 13: a pupil's results, trend, single entry, correction decisions
     config.scan(".grades_cards")  # issue 13: report cards (成绩单), a pupil's and a class's

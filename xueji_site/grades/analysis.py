@@ -17,6 +17,7 @@ class Analysis:
     subjects: dict = field(default_factory=dict)  # subject -> Summary of the scope
     units: dict = field(default_factory=dict)     # unit path -> {subject: Summary}
     scores: dict = field(default_factory=dict)    # subject -> sorted scores of the scope
+    unit_scores: dict = field(default_factory=dict)  # unit path -> {subject: sorted scores} (box plots)
 
 
 def _unit(sheet_path, node_path, depth):
@@ -45,6 +46,8 @@ def analyse(exam, node, node_path, depth=1, subjects=None):
             found.scores[subject] = sorted(p for p in (points(v, setup) for v in columns[subject]) if p is not None)
     for unit, per_subject in sorted(by_unit.items()):
         found.units[unit] = {s: stats.summarise(v, exam.subjects[s]) for s, v in per_subject.items()}
+        found.unit_scores[unit] = {s: sorted(p for p in (points(x, exam.subjects[s]) for x in v) if p is not None)
+                                   for s, v in per_subject.items() if exam.subjects[s]["scale"] == codes.SCORE}
     return found
 
 
