@@ -38,6 +38,7 @@ REQUIRES = [
     "pygal>=3.0",      # server-side SVG charts (no CDN, no script)
     "pyramid_mailer>=0.15",  # mail that leaves only when its transaction commits
     "Pillow>=10",      # photos: re-encode uploads, check pixel limits
+    "reportlab>=4.2",  # report cards as real PDF with an embedded CJK font
     "segno>=1.5",      # QR codes on verification reports (pure Python, SVG)
     "chinesecalendar>=1.11",  # public holidays and swapped working days (调休) for approval deadlines
     "captcha>=0.5",    # picture challenges on the public certificate check (Pillow-based)
@@ -89,6 +90,7 @@ setup(
             "xueji-init = xueji_site.scripts.init:main",
             "xueji-adduser = xueji_site.scripts.adduser:main",
             "xueji-demo = xueji_site.scripts.demo:main",
+            "xueji-grades = xueji_site.scripts.grades:main",
             "xueji-serve = xueji_site.scripts.serve:main",
             "xueji-import = xueji_site.scripts.importer:main",
             "xueji-reindex = xueji_site.scripts.reindex:main",

@@ -17,7 +17,7 @@ from .conftest import Browser, add_user, build_tree, open_site
 
 DEPTH = 3
 # Links that leave a file rather than a page, or end the session.
-DOWNLOAD_PARAMS = ("export", "format")
+DOWNLOAD_PARAMS = ("export", "format", "pdf")
 DOWNLOAD_VIEWS = ("import-template", "import-report", "report.svg", "photo", "verify-captcha.png")
 ORIGIN = "http://localhost"
 
