@@ -336,3 +336,20 @@ def test_the_office_assigns_a_school_teacher_and_refuses_an_outsider(browser, ap
         exam = books.get_exam(site, graded["exam"])
         exam.subjects = dict(exam.subjects, **{"03": dict(SCORE)})
     assert "cell-" in browser.get(_grid_url(graded, "03")).text  # 英语 is theirs now
+
+
+def test_a_primary_school_may_show_scores_but_is_refused_ranks(browser, app, graded):
+    _enter(app, graded, "02", {"first": "92", "second": "61"})
+    browser.login("office")
+    url = graded["paths"]["school_a"] + "/grades-options"
+    form = browser.get(url).forms["grades-options-form"]
+    form["scores"] = True
+    form.submit(status=303)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(url).text).group(1)
+    refused = browser.post(url, {"csrf_token": token, "scores": "1", "ranks": "1"}, status=400)
+    assert "教基厅函" in refused.text
+    with open_site(app) as site:
+        assert _node(site, graded["paths"]["school_a"]).grade_options == {"scores": True, "ranks": False}
+    browser.logout()
+    browser.login("parent")
+    assert ">92<" in browser.get(graded["paths"]["pupil_a"] + "/grades").text

@@ -14,8 +14,8 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
-from xueji_site.grades import analysis, assignments, books, codes, entry, marks
-from xueji_site.kernel import audit, permissions as P
+from xueji_site.grades import analysis, assignments, books, codes, entry, marks, policy
+from xueji_site.kernel import audit, permissions as P, settings
 from xueji_site.kernel.i18n import _
 from xueji_site.schemas.grades import SubjectSetupSchema, exam_schema
 from xueji_site.standards import codes as tree_codes
@@ -247,3 +247,41 @@ def remove_exam(context, request):
     audit.log(request, "grades-exam-remove", context, exam=exam.id)
     request.session.flash(t(_("已删除考试 ${title}", mapping={"title": exam.title})))
     return HTTPSeeOther(request.resource_url(context, "grades", query={"term": exam.term}))
+
+
+# -- what families see: the school's choice under the stage's ceiling -------------------------
+
+def _options_page(context, request, error=None, status=200):
+    level = getattr(context, "level", tree_codes.LEVEL_OTHER)
+    stages = [codes.PRIMARY, codes.JUNIOR, codes.SENIOR] if level == tree_codes.LEVEL_OTHER else [level]
+    t = request.localizer.translate
+    ceilings = [(t(codes.STAGE_LABELS[s]), settings.value(request.registry, policy.SETTING + s)) for s in stages]
+    response = _page(request, "templates/grades_options.pt", {
+        "options": policy.school_options(context), "ceilings": ceilings, "error": error,
+        "may_rank": any(c == policy.RANKS for _s, c in ceilings),
+        "may_score": any(c in (policy.SCORES, policy.RANKS) for _s, c in ceilings)})
+    response.status = status
+    return response
+
+
+@view_config(context=School, name="grades-options", permission=P.MANAGE_GRADES, request_method="GET")
+def family_options(context, request):
+    return _options_page(context, request)
+
+
+@view_config(context=School, name="grades-options", permission=P.MANAGE_GRADES, request_method="POST")
+def change_family_options(context, request):
+    """Whether families see scores and (senior high only) ranks. The stage's ceiling
+    (a setting) still caps it per pupil: grades/policy.py ``family_sight``."""
+    t = request.localizer.translate
+    chosen = {"scores": request.POST.get("scores") == "1", "ranks": request.POST.get("ranks") == "1"}
+    level = getattr(context, "level", tree_codes.LEVEL_OTHER)
+    stages = [codes.PRIMARY, codes.JUNIOR, codes.SENIOR] if level == tree_codes.LEVEL_OTHER else [level]
+    if chosen["ranks"] and not any(settings.value(request.registry, policy.SETTING + s) == policy.RANKS
+                                   for s in stages):
+        return _options_page(context, request, t(_("义务教育阶段不得对学生排名（教基厅函〔2021〕34号）；"
+                                                   "本校所在学段不能向家长显示排名")), 400)
+    context.grade_options = chosen
+    audit.log(request, "grades-options", context, **chosen)
+    request.session.flash(t(_("已保存向家长显示成绩的方式")))
+    return HTTPSeeOther(request.resource_url(context, "grades-options"))
