@@ -353,3 +353,22 @@ def test_a_primary_school_may_show_scores_but_is_refused_ranks(browser, app, gra
     browser.logout()
     browser.login("parent")
     assert ">92<" in browser.get(graded["paths"]["pupil_a"] + "/grades").text
+
+
+def test_the_graduates_transcript_goes_with_the_archived_record(browser, app, graded):
+    from xueji_site.graduates import archive, graduation
+    _enter(app, graded, "02", {"first": "92", "second": "61"})
+    _enter(app, graded, "12", {"first": "B", "second": "C"})
+    with open_site(app) as site:
+        school = _node(site, graded["paths"]["school_a"])
+        graduated = dict(graduation.graduate(school, 2024))
+        pupil = _node(site, graded["paths"]["pupil_a"])
+        assert pupil in graduated
+        record = archive.archive_pupil(pupil, app.registry)
+        assert record.grades == ((TERM, "02", "A", 92.0), (TERM, "12", "B", None))
+        path = resource_path(record)
+    browser.login("parent")
+    page = browser.get(path)
+    transcript = re.search(r'<section id="transcript">.*?</section>', page.text, re.S).group(0)
+    assert "数学" in transcript and "优秀" in transcript and "体育与健康" in transcript and "良好" in transcript
+    assert "92" not in transcript  # a transcript shows levels

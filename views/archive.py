@@ -17,6 +17,8 @@ from xueji_site.graduates import archive, certificates, destinations, graduation
 from xueji_site.kernel import audit, integrity, permissions as P
 from xueji_site.status import changes as workflow
 from xueji_site.graduates.archive import Archive, ArchivedGraduate, ArchiveYear
+from xueji_site.grades import codes as grade_codes
+from xueji_site.grades.transcript import transcript
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel.nodes import Site
 from xueji_site.record.models import Student
@@ -114,7 +116,19 @@ def graduate_page(context, request):
             "destinations": [(k, t(v)) for k, v in destinations.DESTINATIONS.items()],
             "channels": [(k, t(v)) for k, v in destinations.CHANNELS.items()],
             "page_url": _page_url(request, context), "new_code": None, "retained": getattr(context, "retained_until", None),
-            "tampered": tampered, "revoked": _revoked(context), "may_revoke": may_revoke(request, context)}
+            "tampered": tampered, "revoked": _revoked(context), "may_revoke": may_revoke(request, context),
+            "transcript": _transcript_rows(request, context)}
+
+
+def _transcript_rows(request, context):
+    """The graduate's transcript as levels (term, subject, level): kept with the archived
+    record, read from the marks while the graduate is not archived yet (issue 13)."""
+    t = request.localizer.translate
+    rows = context.grades if isinstance(context, ArchivedGraduate) else transcript(request.site, context)
+    if not isinstance(rows, tuple):
+        return []
+    return [(t(grade_codes.term_label(term)), t(grade_codes.SUBJECT_LABELS.get(subject, subject)),
+             t(grade_codes.LEVEL_LABELS[level]) if level else "") for term, subject, level, _percent in rows]
 
 
 def _revoked(context):

@@ -26,6 +26,7 @@ from xueji_site.graduates import verification
 from xueji_site.kernel.crypto import Sealed
 from xueji_site.kernel.folder import Container
 from xueji_site.graduates.graduation import certificate_of
+from xueji_site.grades.transcript import transcript
 from xueji_site.kernel.integrity import Stamped
 from xueji_site.kernel.nodes import Node
 from xueji_site.kernel.registry import content_registry
@@ -110,7 +111,7 @@ def snapshot(pupil, school):
     record.class_key = pupil.__parent__.__name__
     record.school_code, record.school_name = school.code, school.name
     record.status_history = tuple(e for e in _history(pupil) if e[3] in STATUS_KINDS)
-    record.grades = getattr(pupil, "grades", None)
+    record.grades = transcript(find_root(pupil), pupil) or getattr(pupil, "grades", None)
     record.followup = getattr(pupil, "followup", None)
     record.parts = _carried_parts(pupil)
     record.local_roles = dict(pupil.local_roles) if pupil.local_roles else None
