@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from persistent.mapping import PersistentMapping
 from pyramid.traversal import resource_path
 
+from xueji_site.grades import assignments, books, entry, marks
+from xueji_site.grades import codes as grade_codes
+from xueji_site.grades.registration import ACADEMIC_ADMIN
 from xueji_site.kernel import content, security
 from xueji_site.standards import divisions, idnumbers
 from xueji_site.tree.nodes import SchoolClass, school_year as current_school_year
@@ -378,6 +381,7 @@ def staff_places(site, marker):
         ("demo.registrar", "演示·学籍管理员", security.SCHOOL_REGISTRAR, school),
         ("demo.headteacher", "演示·班主任", security.HEAD_TEACHER, klass),
         ("demo.teacher", "演示·任课教师", security.TEACHER, klass),
+        ("demo.academic", "演示·教务员", ACADEMIC_ADMIN, school),
         ("demo.guardian", "演示·监护人", security.GUARDIAN, student),
         ("demo.auditor", "演示·审计员", security.AUDITOR, site),
         ("demo.secadmin", "演示·安全管理员", security.SECURITY_ADMIN, site),
@@ -390,6 +394,34 @@ def add_staff(run):
         if not user.email:  # so that approval notices land in var/mail (.invalid: never deliverable)
             user.email = "%s@%s" % (login, DEMO_MAIL_DOMAIN)
         common.grant(run.site, user, node, role, run.env.registry)
+
+
+DEMO_SUBJECTS = ("01", "02", "03")  # 语文, 数学, 英语
+
+
+def add_grades(run):
+    """A mid-term exam of this term for the demo class's grade, its marks entered (a
+    deterministic spread, one pupil absent), 数学 assigned to demo.teacher: the grades
+    pages have something to show. Made once, with the rest of the demo."""
+    student = common.resolve_path(run.site, run.marker["first_student"])
+    klass, school = student.__parent__, student.__parent__.__parent__
+    year = run.marker["school_year"]
+    term = grade_codes.term_of() if grade_codes.term_of().startswith("%d-" % year) else "%d-1" % year
+    grade = books.class_grade(klass, term)
+    if grade is None:
+        return
+    subjects = {s: marks.setup_for(grade_codes.SCORE, 100) for s in DEMO_SUBJECTS
+                if s in dict(grade_codes.national_subjects_for(grade))}
+    exam = books.add_exam(run.site, school, "期中考试", grade_codes.MIDTERM, term, (grade,), subjects)
+    office = run.site.principals.by_login_name("demo.academic")
+    teacher = run.site.principals.by_login_name("demo.teacher")
+    assignments.assign(klass, term, "02", teacher, run.env.registry)
+    pupils = sorted(entry.class_pupils(klass))
+    for subject in subjects:
+        cells = {key: str(round(max(35.0, min(100.0, run.rng.gauss(78, 11))), 1)) for key in pupils}
+        if pupils and subject == list(subjects)[-1]:
+            cells[pupils[-1]] = "缺考"
+        entry.save(exam, klass, subject, cells, office, registry=run.env.registry)
 
 
 def demo_account(run, login, title):
@@ -515,6 +547,7 @@ def _build(env, batches, args, password):
                   hash_password(password), args.guardian_share)
         fill(run, args)
         add_staff(run)
+        add_grades(run)
         marker["complete"] = True
     logins = [(login, role, resource_path(node))
               for login, _title, role, node in staff_places(site, marker)]

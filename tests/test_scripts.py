@@ -349,3 +349,15 @@ def test_demo_records_pass_the_record_schema(demo_site):
             except colander.Invalid as exc:
                 problems.append((student.name, exc.asdict()))
         assert problems == []
+
+
+def test_demo_has_an_exam_with_marks_for_the_grades_pages(demo_site):
+    from xueji_site.grades import books
+    directory, _ini, _done = demo_site
+    with opened(directory) as site:
+        [exam] = list(books.store(site).exams.values())
+        [sheet] = list(exam.sheets.values())
+        entered = [v for s in exam.subjects for v in sheet.column(s) if v != books.BLANK]
+        assert exam.term == "%s-1" % SCHOOL_YEAR and len(entered) == len(exam.subjects) * len(sheet.pupils)
+        assert books.CODE_VALUES["absent"] in sheet.column(sorted(exam.subjects)[-1])
+        assert site.principals.by_login_name("demo.academic") is not None
