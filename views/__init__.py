@@ -44,5 +44,6 @@ def includeme(config):
     config.scan(".grades_entry")  # issue 13: the marks grid, submitting, corrections, the class's sheet
     config.scan(".grades_analysis")  # issue 13: an exam's figures, compared, charted, exported
     config.scan(".grades_teachers")  # issue 13: teaching assignments
+    config.include(".grades_import")  # issue 13: a whole exam's marks in and out of a spreadsheet
     config.scan(".grades_pupil")  # issue 13: a pupil's results, trend, single entry, correction decisions
     config.scan(".grades_cards")  # issue 13: report cards (成绩单), a pupil's and a class's
