@@ -14,7 +14,7 @@ from pyramid.traversal import resource_path
 from xueji_site.grades import assignments, books, codes, marks
 from xueji_site.kernel import content
 
-from .conftest import add_user, build_tree, open_site, setting, student_values, valid_id
+from .conftest import add_user, build_tree, open_site, resolve as _node, setting, student_values, valid_id
 
 TERM = codes.term_of()
 SCORE = marks.setup_for(codes.SCORE, 100)
@@ -94,13 +94,6 @@ def test_the_office_sets_an_exam_from_the_form_and_bad_values_are_refused_in_pla
         unit = [e for e in made if e.title == "第一单元测验"]
         assert len(unit) == 1 and unit[0].grades == (3,) and unit[0].subjects == {"02": dict(
             marks.setup_for(codes.SCORE, 120))}
-
-
-def _node(site, path):
-    node = site
-    for part in [p for p in path.split("/") if p]:
-        node = node[part]
-    return node
 
 
 def test_a_subject_teacher_may_not_set_exams(browser, graded):
