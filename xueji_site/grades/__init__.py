@@ -9,11 +9,13 @@ from them, and who may see which of them.
 - assignments.py: teaching assignments as local roles
 - corrections.py: changing a locked mark on the approval chain
 - policy.py: the ranking rules of 教基厅函〔2021〕34号, enforced in one place
+- transfer.py: a whole exam in and out of a spreadsheet (the template, the import)
+- cards.py: report cards as data and as a PDF
+- transcript.py: the term results kept with a graduate's archived record
 - registration.py: the package's registrations (``includeme``)
 
-Among ``xueji_site.FEATURES`` (its roles, permissions and the correction
-process are live); the pages (grid, analysis, report cards), the import and
-the script are still to come (issue 13).
+Among ``xueji_site.FEATURES``. Its pages are views/grades_*.py, its script
+scripts/grades.py (``xueji-grades``), its bench bench/grades.py.
 """
 
 
