@@ -365,3 +365,30 @@ def test_the_graduates_transcript_goes_with_the_archived_record(browser, app, gr
     transcript = re.search(r'<section id="transcript">.*?</section>', page.text, re.S).group(0)
     assert "数学" in transcript and "优秀" in transcript and "体育与健康" in transcript and "良好" in transcript
     assert "92" not in transcript  # a transcript shows levels
+
+
+def test_a_holders_code_shows_the_transcript_only_when_they_chose_to_share_it(browser, app, graded):
+    from xueji_site.graduates import archive, graduation
+    _enter(app, graded, "02", {"first": "92", "second": "61"})
+    with open_site(app) as site:
+        school = _node(site, graded["paths"]["school_a"])
+        number = dict(graduation.graduate(school, 2024))[_node(site, graded["paths"]["pupil_a"])]
+        path = resource_path(archive.archive_pupil(_node(site, graded["paths"]["pupil_a"]), app.registry))
+    browser.login("parent")
+    codes_seen = {}
+    for share in (False, True):
+        form = browser.get(path).forms["code-form"]
+        form["transcript"] = share
+        report = form.submit()
+        assert ("verified-transcript" in report.text) is share
+        codes_seen[share] = re.search(r'id="code">([A-Z0-9-]+)<', report.text).group(1)
+    public = type(browser)(app, extra_environ={"REMOTE_ADDR": "192.0.2.9"})
+    for share, code in codes_seen.items():
+        answer = public.get("/verify.json", {"number": number, "code": code}).json
+        assert answer["valid"] and ("transcript" in answer) is share
+    assert public.get("/verify.json", {"number": number, "code": codes_seen[True]}).json["transcript"] == [
+        {"term": TERM, "subject": "02", "level": "A"}]
+    by_name = public.get("/verify.json", {"number": number, "name": "李明"}).json
+    assert by_name["valid"] and "transcript" not in by_name  # a name look-up never shows it
+    page = public.get("/verify", {"number": number, "code": codes_seen[True]})
+    assert "成绩档案" in page.text and "优秀" in page.text and "数学" in page.text

@@ -10,7 +10,7 @@ import datetime
 
 import segno
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
-from pyramid.traversal import ResourceTreeTraverser
+from pyramid.traversal import ResourceTreeTraverser, find_root
 from pyramid.view import view_config
 
 from xueji_site.graduates import archive, certificates, destinations, graduation, verification
@@ -24,6 +24,7 @@ from xueji_site.kernel.nodes import Site
 from xueji_site.record.models import Student
 
 from .errors import refused_page
+from .verify import transcript_shown
 
 PAGE = 100
 
@@ -118,6 +119,12 @@ def graduate_page(context, request):
             "page_url": _page_url(request, context), "new_code": None, "retained": getattr(context, "retained_until", None),
             "tampered": tampered, "revoked": _revoked(context), "may_revoke": may_revoke(request, context),
             "transcript": _transcript_rows(request, context)}
+
+
+def _transcript_levels(context):
+    """(term, subject, level) of the graduate's transcript: what a holder's code may show."""
+    rows = context.grades if isinstance(context, ArchivedGraduate) else transcript(find_root(context), context)
+    return tuple((term, subject, level) for term, subject, level, _p in rows) if isinstance(rows, tuple) else ()
 
 
 def _transcript_rows(request, context):
@@ -225,14 +232,17 @@ def issue_code(context, request):
         raise HTTPNotFound()  # a revoked certificate has nothing left to verify
     try:
         days = int(request.POST.get("days", "0"))
-        code, expires = verification.issue_code(request.site, number, days, request.user.userid)
+        shared = _transcript_levels(context) if request.POST.get("transcript") == "1" else ()
+        code, expires = verification.issue_code(request.site, number, days, request.user.userid,
+                                                transcript=shared)
     except ValueError:
         raise HTTPNotFound()
-    audit.log(request, "verification-code", context, days=days)
+    audit.log(request, "verification-code", context, days=days, transcript=bool(shared))
     url = verify_url(request, number, code)
     answer = verification.look_up(request.site, number, code=code)
     t = request.localizer.translate
     return {"answer": answer, "outcome": t(workflow.STATUS_LABELS[answer["outcome"]]) if answer["valid"] else "",
+            "transcript": transcript_shown(request, answer),
             "number": certificates.shown(number), "code": "-".join(code[i:i + 4] for i in range(0, 16, 4)),
             "expires": datetime.date.fromtimestamp(expires).isoformat(), "url": url,
             "qr": segno.make(url, error="m").svg_data_uri(scale=4)}

@@ -23,6 +23,7 @@ from pyramid.view import view_config
 
 from xueji_site.kernel import audit, captchas, lookup_audit
 from xueji_site.graduates import certificates, verification
+from xueji_site.grades import codes as grade_codes
 from xueji_site.status import changes as workflow
 from xueji_site.kernel.i18n import _
 from xueji_site.kernel import ratelimit
@@ -96,13 +97,22 @@ def ask(request, params, via):
     return answer, None
 
 
+def transcript_shown(request, answer):
+    """A verification answer's transcript (through a holder's code) as rows to read."""
+    t = request.localizer.translate
+    return [(t(grade_codes.term_label(r["term"])), t(grade_codes.SUBJECT_LABELS.get(r["subject"], r["subject"])),
+             t(grade_codes.LEVEL_LABELS[r["level"]]) if r["level"] in grade_codes.LEVEL_LABELS else "")
+            for r in answer.get("transcript", ())]
+
+
 def _shown(request, answer):
     """The answer with the outcome in words, for people."""
     if not answer["valid"]:
         return answer
     t = request.localizer.translate
     return dict(answer, outcome_label=t(workflow.STATUS_LABELS[answer["outcome"]]),
-                certificate_shown=certificates.shown(answer["certificate"]))
+                certificate_shown=certificates.shown(answer["certificate"]),
+                transcript_rows=transcript_shown(request, answer))
 
 
 def _throttled(response, wait):

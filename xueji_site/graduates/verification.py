@@ -114,8 +114,12 @@ def entry(site, number):
     return index.get(_number_key(number)) if index is not None else None
 
 
-def issue_code(site, number, days, userid="", now=None):
-    """A new verification code for ``number``, valid ``days`` (30–180); the clear code is returned once."""
+def issue_code(site, number, days, userid="", now=None, transcript=()):
+    """A new verification code for ``number``, valid ``days`` (30–180); the clear code is returned once.
+
+    ``transcript``: (term, subject code, level letter) rows the holder chose to let the
+    code show (levels only, no name: grades/transcript.py); kept with the code, so the
+    certificate index stays what every answer shows."""
     days = int(days)
     if not MIN_CODE_DAYS <= days <= MAX_CODE_DAYS:
         raise ValueError("days out of range")
@@ -123,7 +127,7 @@ def issue_code(site, number, days, userid="", now=None):
     now = time.time() if now is None else now
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(16))
     site.verification_codes[keyring().blind("verification-code", code)] = (
-        _number_key(number), now + days * 86400, now, userid)
+        _number_key(number), now + days * 86400, now, userid, tuple(tuple(r) for r in transcript))
     return code, now + days * 86400
 
 
@@ -143,8 +147,11 @@ def look_up(site, number, name=None, code=None, now=None, problems=None):
         return dict(INVALID)
     now = time.time() if now is None else now
     found = entry(site, number)
+    shared = ()
     if code:
-        matched = _code_matches(site, number, normalise_code(code), now)
+        stored = _code_entry(site, number, normalise_code(code), now)
+        matched = stored is not None
+        shared = stored[4] if matched and len(stored) > 4 else ()
     else:
         expected = _name_key(number, name)
         matched = found is not None and found[0] == expected
@@ -155,14 +162,18 @@ def look_up(site, number, name=None, code=None, now=None, problems=None):
             problems.append("integrity")
         return dict(INVALID)
     _name_blind, masked, school, year, outcome = found[:5]
-    return {"valid": True, "name": masked, "school": school, "year": year,
-            "outcome": outcome, "certificate": number}
+    answer = {"valid": True, "name": masked, "school": school, "year": year,
+              "outcome": outcome, "certificate": number}
+    if shared:  # only through a holder's code, and only what they chose to share
+        answer["transcript"] = [{"term": term, "subject": subject, "level": level} for term, subject, level in shared]
+    return answer
 
 
-def _code_matches(site, number, code, now):
+def _code_entry(site, number, code, now):
+    """The stored entry of a code that is good for ``number`` now, else None."""
     codes = getattr(site, "verification_codes", None)
     stored = codes.get(keyring().blind("verification-code", code)) if codes is not None else None
-    return stored is not None and stored[0] == _number_key(number) and stored[1] > now
+    return stored if stored is not None and stored[0] == _number_key(number) and stored[1] > now else None
 
 
 def purge_expired_codes(site, now=None, limit=10000):
