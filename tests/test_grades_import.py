@@ -137,3 +137,9 @@ def test_an_unreadable_file_is_a_clear_400(browser, app, graded):
     browser.login("office")
     page = _upload(browser, graded, b"\x00\x01not a spreadsheet", status=400)
     assert 'id="import-error"' in page.text
+
+
+def test_an_upload_over_the_cap_is_refused_on_its_headers(browser, app, graded):
+    browser.login("office")
+    page = _upload(browser, graded, b"a,b\n" + b"x" * (30 * 1024 * 1024), status=413)
+    assert page.status_int == 413 and _column(app, graded, "02") == {}

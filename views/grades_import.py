@@ -14,10 +14,9 @@
 The work is grades/transfer.py's; this module only reads the request and
 renders. Both are bulk copies or imports: the password must have been checked
 recently (``require_reauth``). Uploads over the size cap are refused on their
-headers (413) before anything reads the body.
+headers (413) before anything reads the body (views/importing.py ``UPLOAD_VIEWS``).
 """
-from pyramid.events import NewRequest, subscriber
-from pyramid.httpexceptions import HTTPForbidden, HTTPLengthRequired, HTTPNotFound, HTTPRequestEntityTooLarge
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
 from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
@@ -28,24 +27,11 @@ from xueji_site.tree.nodes import Bureau, School, SchoolClass
 from .tables import download
 
 LIMITS = spreadsheets.Limits()
-BODY_SLACK = 64 * 1024       # multipart overhead and the other fields
 MAX_SHOWN = 1000             # report rows listed on the page (errors and changes)
 REASON_LENGTH = 200
 MODE_LABELS = ((transfer.ALL, _("全部正确才导入（有错误的行则全部不导入）")),
                (transfer.VALID, _("只导入正确的行")),
                ("check", _("只检查，不导入")))
-
-
-@subscriber(NewRequest)
-def refuse_large_uploads(event):
-    """413 for an upload over the cap (411 without a length), on the headers alone."""
-    request = event.request
-    if request.method != "POST" or not request.path.rstrip("/").endswith(("/grades-import", "/@@grades-import")):
-        return
-    if request.content_length is None:
-        raise HTTPLengthRequired()
-    if request.content_length > LIMITS.max_bytes + BODY_SLACK:
-        raise HTTPRequestEntityTooLarge()
 
 
 def _terms():

@@ -101,11 +101,15 @@ def _load_meta(request, school, token):
 
 # -- the size cap, before anything reads the body ---------------------------------
 
+UPLOAD_VIEWS = ("import", "grades-import")  # the spreadsheet uploads: rosters, an exam's marks
+
+
 def refuse_large_uploads(event):
-    """413 for an import upload over the cap (411 without a length), checked
+    """413 for a spreadsheet upload over the cap (411 without a length), checked
     on the headers before Pyramid's CSRF check parses the body."""
     request = event.request
-    if request.method != "POST" or not request.path.rstrip("/").endswith(("/import", "/@@import")):
+    endings = tuple(end for view in UPLOAD_VIEWS for end in ("/" + view, "/@@" + view))
+    if request.method != "POST" or not request.path.rstrip("/").endswith(endings):
         return
     if request.content_length is None:
         raise HTTPLengthRequired()
